@@ -1,0 +1,164 @@
+// One driver loop per sink: open (retrying), then take batches from the queue at the sink's own pace,
+// write, and only after the write resolved ack them in the queue. A failed write is retried with the
+// same batch after a jittered exponential back-off (100 ms → 10 s), so nothing is lost or reordered:
+// at worst a batch is written twice (file/syslog) or de-duplicated by its ids (NATS msgID).
+
+import type { Logger } from 'pino';
+import type { AuditQueue } from './queue.ts';
+import { backoffDelay, errorMessage, type AuditSink } from './sink.ts';
+
+export interface SinkHealth {
+  readonly sink: string;
+  readonly up: boolean;
+  /** events this sink still has to write */
+  readonly pending: number;
+  readonly written: number;
+  readonly errors: number;
+  readonly lastError: string | null;
+}
+
+export interface SinkDriverHooks {
+  onWritten(sink: string, n: number): void;
+  onError(sink: string): void;
+}
+
+export interface SinkDriverOptions {
+  readonly maxBatchEvents?: number;
+  readonly maxBatchChars?: number;
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+}
+
+export class SinkDriver {
+  readonly sink: AuditSink;
+  readonly #queue: AuditQueue;
+  readonly #consumer: number;
+  readonly #log: Logger;
+  readonly #hooks: SinkDriverHooks;
+  readonly #maxEvents: number;
+  readonly #maxChars: number;
+  readonly #baseMs: number;
+  readonly #maxMs: number;
+  #up = false;
+  #stopped = false;
+  #written = 0;
+  #errors = 0;
+  #lastError: string | null = null;
+  #sleepTimer: NodeJS.Timeout | null = null;
+  #sleepWake: (() => void) | null = null;
+  /** settles when the loop has ended (queue closed and drained, or stop()) */
+  readonly done: Promise<void>;
+
+  constructor(sink: AuditSink, queue: AuditQueue, log: Logger, hooks: SinkDriverHooks, opts: SinkDriverOptions = {}) {
+    this.sink = sink;
+    this.#queue = queue;
+    this.#consumer = queue.addConsumer(sink.name);
+    this.#log = log.child({ sink: sink.name });
+    this.#hooks = hooks;
+    this.#maxEvents = opts.maxBatchEvents ?? 1024;
+    this.#maxChars = opts.maxBatchChars ?? 1024 * 1024;
+    this.#baseMs = opts.backoffBaseMs ?? 100;
+    this.#maxMs = opts.backoffMaxMs ?? 10_000;
+    this.done = this.#run();
+  }
+
+  get up(): boolean {
+    return this.#up && (this.sink.healthy?.() ?? true);
+  }
+
+  health(): SinkHealth {
+    return {
+      sink: this.sink.name,
+      up: this.up,
+      pending: this.#queue.pending(this.#consumer),
+      written: this.#written,
+      errors: this.#errors,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Abandon the loop (shutdown deadline passed): wakes a back-off sleep; a write in flight is left
+   * to settle on its own. The events this sink had not written stay unacknowledged. */
+  stop(): void {
+    this.#stopped = true;
+    this.#wakeSleep();
+    this.#queue.detach(this.#consumer);
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped) {
+      try {
+        await this.sink.open();
+        this.#up = true;
+        break;
+      } catch (e) {
+        this.#fail('open', e, attempt);
+        await this.#sleep(backoffDelay(attempt++, this.#baseMs, this.#maxMs));
+      }
+    }
+    attempt = 0;
+    while (!this.#stopped) {
+      const batch = this.#queue.peek(this.#consumer, this.#maxEvents, this.#maxChars);
+      if (batch === null) {
+        if (this.#queue.closed && this.#queue.parked === 0) break;
+        await this.#queue.readable(this.#consumer);
+        continue;
+      }
+      try {
+        await this.sink.write(batch.lines, { firstSeq: batch.firstSeq, conns: batch.conns });
+      } catch (e) {
+        this.#fail('write', e, attempt);
+        await this.#sleep(backoffDelay(attempt++, this.#baseMs, this.#maxMs));
+        continue;
+      }
+      if (this.#stopped) break;
+      this.#queue.ack(this.#consumer, batch.lines.length);
+      this.#written += batch.lines.length;
+      this.#hooks.onWritten(this.sink.name, batch.lines.length);
+      if (!this.#up || attempt > 0) {
+        this.#log.info({ retries: attempt }, 'audit sink recovered');
+      }
+      this.#up = true;
+      attempt = 0;
+    }
+    try {
+      if (!this.#stopped) await this.sink.flush();
+    } catch (e) {
+      this.#fail('flush', e, 0);
+    }
+    try {
+      await this.sink.close();
+    } catch (e) {
+      this.#fail('close', e, 0);
+    }
+    this.#up = false;
+  }
+
+  #fail(what: string, e: unknown, attempt: number): void {
+    this.#up = false;
+    this.#errors++;
+    this.#lastError = errorMessage(e);
+    this.#hooks.onError(this.sink.name);
+    // first failure and then every 10th retry at warn: a long outage must not flood the log
+    if (attempt === 0 || attempt % 10 === 0) {
+      this.#log.warn({ err: this.#lastError, attempt, pending: this.#queue.pending(this.#consumer) }, `audit sink ${what} failed; retrying`);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#sleepWake = resolve;
+      this.#sleepTimer = setTimeout(() => this.#wakeSleep(), ms);
+    });
+  }
+
+  #wakeSleep(): void {
+    if (this.#sleepTimer !== null) clearTimeout(this.#sleepTimer);
+    this.#sleepTimer = null;
+    const w = this.#sleepWake;
+    this.#sleepWake = null;
+    if (w !== null) w();
+  }
+}

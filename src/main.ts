@@ -1,0 +1,156 @@
+// Wiring only: builds the logger, the gateway with its hooks, and the admin API from a Config, and runs
+// them until a signal. `startSluice` is the in-process entry the integration tests use; `run` is the CLI's.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/index.ts';
+import { loadConfig, ConfigError } from './config/index.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { registry } from './metrics.ts';
+import { buildAdmin } from './admin/build-admin.ts';
+import type { ConnectionInfo } from './admin/types.ts';
+import { Gateway } from './session/gateway.ts';
+import { combineHooks, type SessionHooks } from './session/hooks.ts';
+import { metricsHooks } from './session/metrics-hooks.ts';
+import type { SessionInfo } from './session/session.ts';
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Extra hooks (tests, audit). */
+  hooks?: SessionHooks[];
+  forceAuthSwitch?: boolean;
+}
+
+export interface SluiceHandle {
+  readonly gateway: Gateway;
+  readonly log: Logger;
+  /** Bound listener addresses by name. */
+  listenerAddress(name?: string): { host: string; port: number };
+  readonly adminUrl: string | null;
+  reload(config: Config): void;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export const VERSION = readVersion();
+
+function readVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'sluice' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // next
+    }
+  }
+  return 'unknown';
+}
+
+function toConnectionInfo(s: SessionInfo): ConnectionInfo {
+  return {
+    conn: s.conn,
+    client: s.clientAddress,
+    listener: s.listener,
+    user: s.user,
+    schema: s.schema,
+    route: s.route,
+    backend: s.backend,
+    state: s.state,
+    since: s.since.toISOString(),
+    statements: s.statements,
+    bytes_in: s.bytesIn,
+    bytes_out: s.bytesOut,
+    client_tls: null,
+    backend_tls: null,
+  };
+}
+
+export async function startSluice(config: Config, opts: StartOptions = {}): Promise<SluiceHandle> {
+  const log = opts.logger ?? createLogger(config.log.level);
+  const startedAt = Date.now();
+  const gateway = new Gateway({
+    config,
+    hooks: combineHooks([metricsHooks(), ...(opts.hooks ?? [])]),
+    log,
+    forceAuthSwitch: opts.forceAuthSwitch ?? false,
+  });
+  await gateway.listen();
+
+  let admin: FastifyInstance | null = null;
+  let adminUrl: string | null = null;
+  if (config.admin.enabled) {
+    admin = buildAdmin({
+      registry,
+      token: process.env[config.admin.token_env],
+      logger: log.child({ component: 'admin' }),
+      status: () => ({
+        version: VERSION,
+        uptime_s: Math.round((Date.now() - startedAt) / 1000),
+        listeners: gateway.addresses(),
+        connections: { open: gateway.openConnections, total: gateway.totalConnections },
+      }),
+      connections: () => gateway.sessions().map(toConnectionInfo),
+    });
+    const [host, port] = splitHostPort(config.admin.address);
+    adminUrl = await admin.listen({ host, port });
+    log.info({ address: adminUrl }, 'admin API listening');
+  }
+
+  return {
+    gateway,
+    log,
+    adminUrl,
+    listenerAddress(name) {
+      const l = gateway.addresses().find((a) => name === undefined || a.name === name);
+      if (l === undefined) throw new Error(`no listener ${name ?? ''}`);
+      const [host, port] = splitHostPort(l.address);
+      return { host, port };
+    },
+    reload(next) {
+      gateway.reconfigure(next);
+    },
+    async stop(timeoutMs) {
+      await gateway.shutdown(timeoutMs);
+      await admin?.close();
+      log.info('stopped');
+      log.flush?.();
+    },
+  };
+}
+
+function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+  return [host, Number(address.slice(i + 1))];
+}
+
+/** The CLI's entry: run until SIGTERM/SIGINT (drain) ; SIGHUP reloads the config file. */
+export async function run(config: Config, configPath?: string): Promise<void> {
+  const sluice = await startSluice(config);
+  const log = sluice.log;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      process.off('SIGHUP', onHup);
+      void sluice.stop().then(resolve);
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    const onHup = () => {
+      if (configPath === undefined) {
+        log.info('SIGHUP: running on the built-in default; nothing to reload');
+        return;
+      }
+      try {
+        sluice.reload(loadConfig(configPath));
+        log.info({ file: configPath }, 'configuration reloaded');
+      } catch (e) {
+        if (e instanceof ConfigError) log.error({ issues: e.issues }, 'reload rejected; the running configuration stays');
+        else log.error({ err: e }, 'reload failed; the running configuration stays');
+      }
+    };
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
+  });
+}

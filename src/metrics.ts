@@ -1,0 +1,71 @@
+// The process's one Prometheus registry and the gateway's metrics (names are part of the
+// contract). Nothing is registered on prom-client's global default registry. Hot path: a
+// session looks up `.labels(...)` once (e.g. at connect, per command byte) and keeps the
+// child; `child.inc()` is then a plain number update, while `.labels()` hashes label values.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+/** Handshake outcomes: ok, auth_failed (backend ERR), error (protocol/TLS/upstream), timeout, rejected (limits, no route, TLS required). */
+export type HandshakeOutcome = 'ok' | 'auth_failed' | 'error' | 'timeout' | 'rejected';
+export type ByteDirection = 'client_to_backend' | 'backend_to_client';
+
+/** 50 µs … 10 s, roughly ×2.5 per step. */
+export const STATEMENT_DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+export const metrics = Object.freeze({
+  connectionsOpen: new Gauge({
+    name: 'sluice_connections_open',
+    help: 'Client connections currently open',
+    labelNames: ['listener'] as const,
+    registers: [registry],
+  }),
+  connectionsTotal: new Counter({
+    name: 'sluice_connections_total',
+    help: 'Client connections accepted',
+    labelNames: ['listener'] as const,
+    registers: [registry],
+  }),
+  handshakesTotal: new Counter({
+    name: 'sluice_handshakes_total',
+    help: 'Finished handshakes by outcome (ok|auth_failed|error|timeout|rejected)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  statementsTotal: new Counter({
+    name: 'sluice_statements_total',
+    help: 'Commands relayed, by command (COM_QUERY, COM_STMT_EXECUTE, ...)',
+    labelNames: ['command'] as const,
+    registers: [registry],
+  }),
+  statementErrorsTotal: new Counter({
+    name: 'sluice_statement_errors_total',
+    help: 'Commands answered with an ERR packet, by command',
+    labelNames: ['command'] as const,
+    registers: [registry],
+  }),
+  bytesTotal: new Counter({
+    name: 'sluice_bytes_total',
+    help: 'Bytes relayed in the command phase, by direction (client_to_backend|backend_to_client)',
+    labelNames: ['direction'] as const,
+    registers: [registry],
+  }),
+  statementDuration: new Histogram({
+    name: 'sluice_statement_duration_seconds',
+    help: 'Time from a command to the end of its response, by command',
+    labelNames: ['command'] as const,
+    buckets: [...STATEMENT_DURATION_BUCKETS],
+    registers: [registry],
+  }),
+});
+
+/** Typed helpers for the label sets with a closed vocabulary. */
+export function handshakeCounter(outcome: HandshakeOutcome): Counter.Internal {
+  return metrics.handshakesTotal.labels(outcome);
+}
+export function bytesCounter(direction: ByteDirection): Counter.Internal {
+  return metrics.bytesTotal.labels(direction);
+}

@@ -1,0 +1,27 @@
+// Dials a backend. The TLS leg (issue: TLS on both legs) and PROXY protocol headers plug in here; the
+// session only ever sees a connected duplex socket and a typed error naming the route and reason.
+import net from 'node:net';
+import type { BackendConfig } from '../config/types.ts';
+import { splitAddress } from '../config/units.ts';
+import { BackendUnavailable } from '../errors.ts';
+
+export function dialBackend(backend: BackendConfig, route: string, timeoutMs: number): Promise<net.Socket> {
+  const { host, port } = splitAddress(backend.address);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new BackendUnavailable(route, `backend ${backend.name} (${backend.address}) did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+    const onError = (e: Error): void => {
+      clearTimeout(timer);
+      reject(new BackendUnavailable(route, `backend ${backend.name} (${backend.address}): ${e.message}`, { cause: e }));
+    };
+    socket.once('error', onError);
+  });
+}

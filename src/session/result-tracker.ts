@@ -1,0 +1,399 @@
+// ResultTracker: knows, for every command a client sends, where its response ends (DESIGN §4), by looking
+// only at packet headers and the first bytes of each payload handed over by two PacketWalkers (one per leg).
+// It keeps the queue of commands in flight (clients pipeline), the transaction/cursor state from status
+// flags, prepared-statement SQL per statement id, and reports one StatementResult per statement (each
+// result of a multi-statement) and one CommandDone per command. Pure: no sockets, no timers; hot path.
+import { Capability, Command, ServerStatus, commandName } from '../protocol/constants.ts';
+import type { PacketSink } from '../protocol/packet-walker.ts';
+
+export interface CommandStart {
+  readonly seqNo: number;
+  readonly code: number;
+  readonly name: string;
+  /** SQL of COM_QUERY / COM_STMT_PREPARE, or the prepared SQL of COM_STMT_EXECUTE/FETCH, when captured. */
+  readonly sql: string | null;
+  /** True when the SQL was cut because the packet was longer than the capture limit. */
+  readonly sqlTruncated: boolean;
+  readonly statementId: number | null;
+  readonly startedAt: bigint;
+}
+
+export interface StatementError {
+  readonly code: number;
+  readonly sqlState: string | null;
+  readonly message: string;
+}
+
+export interface StatementResult {
+  readonly command: CommandStart;
+  /** 0-based index of the statement within a multi-statement command. */
+  readonly index: number;
+  readonly rows: number;
+  readonly affectedRows: number;
+  readonly lastInsertId: number;
+  readonly warnings: number;
+  readonly error: StatementError | null;
+  readonly bytesOut: number;
+  readonly durationNs: bigint;
+}
+
+export interface TrackerEvents {
+  onCommand(cmd: CommandStart): void;
+  onStatement(result: StatementResult): void;
+  /** The whole response of a command is through; `idle` = nothing else in flight. */
+  onCommandDone(cmd: CommandStart, idle: boolean): void;
+}
+
+type Phase =
+  | { kind: 'first' }
+  | { kind: 'columnDefs'; left: number; binary: boolean }
+  | { kind: 'columnsEof'; binary: boolean }
+  | { kind: 'rows'; binary: boolean }
+  | { kind: 'prepare'; params: number; columns: number; stage: 'params' | 'paramsEof' | 'columns' | 'columnsEof' }
+  | { kind: 'fieldList' }
+  | { kind: 'authExchange' }
+  | { kind: 'localInfile' }
+  | { kind: 'stream' }
+  | { kind: 'single' };
+
+interface InFlight {
+  readonly cmd: CommandStart;
+  phase: Phase;
+  index: number;
+  rows: number;
+  bytesOut: number;
+  stmtStartedAt: bigint;
+}
+
+const NO_RESPONSE = new Set<number>([Command.COM_STMT_CLOSE, Command.COM_STMT_SEND_LONG_DATA, Command.COM_QUIT]);
+
+export interface TrackerOptions {
+  /** Capabilities in force on the client leg after the handshake (decides EOF vs OK terminators). */
+  capabilities: number;
+  /** Capture SQL text of commands (costs one utf8 decode per statement; only when a hook wants it). */
+  captureSql: boolean;
+}
+
+export class ResultTracker {
+  readonly #events: TrackerEvents;
+  #deprecateEof: boolean;
+  #captureSql: boolean;
+  readonly #queue: InFlight[] = [];
+  #seqNo = 0;
+  /** SQL per server statement id, for auditing COM_STMT_EXECUTE (DESIGN §4: ids per leg are tracked). */
+  readonly statements = new Map<number, string>();
+  #lastPreparedId: number | null = null;
+  /** Last status flags seen from the server (IN_TRANS etc.). */
+  statusFlags = 0;
+
+  /** Sinks for the two PacketWalkers. */
+  readonly fromClient: PacketSink;
+  readonly fromBackend: PacketSink;
+
+  constructor(events: TrackerEvents, opts: TrackerOptions) {
+    this.#events = events;
+    this.#deprecateEof = (opts.capabilities & Capability.DEPRECATE_EOF) !== 0;
+    this.#captureSql = opts.captureSql;
+    this.fromClient = { onPacket: (seq, len, buf, off, head, cont) => this.#onClientPacket(seq, len, buf, off, head, cont) };
+    this.fromBackend = { onPacket: (seq, len, buf, off, head, cont) => this.#onBackendPacket(seq, len, buf, off, head, cont) };
+  }
+
+  /** Capabilities change after COM_CHANGE_USER is not possible, but the relay may reconfigure on reuse. */
+  setCapabilities(caps: number): void {
+    this.#deprecateEof = (caps & Capability.DEPRECATE_EOF) !== 0;
+  }
+
+  setCaptureSql(on: boolean): void {
+    this.#captureSql = on;
+  }
+
+  /** Number of commands whose response has not ended. */
+  get inFlight(): number {
+    return this.#queue.length;
+  }
+
+  get inTransaction(): boolean {
+    return (this.statusFlags & ServerStatus.IN_TRANS) !== 0;
+  }
+
+  /** True while the client is sending data that is not a command (LOCAL INFILE contents, auth answers). */
+  get clientStreaming(): boolean {
+    const head = this.#queue[0];
+    return head !== undefined && (head.phase.kind === 'localInfile' || head.phase.kind === 'authExchange');
+  }
+
+  // ---- client → backend ------------------------------------------------------------------------------
+
+  #onClientPacket(_seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): void {
+    if (cont) return;
+    const current = this.#queue[0];
+    if (current !== undefined && current.phase.kind === 'localInfile') {
+      // file contents; the empty packet ends them and the server then answers with OK/ERR
+      if (length === 0) current.phase = { kind: 'single' };
+      return;
+    }
+    if (current !== undefined && current.phase.kind === 'authExchange') return;
+    if (length === 0) return; // not a command; the server will answer with an ERR we forward
+    this.#startCommand(length, buf, off, head);
+  }
+
+  #startCommand(length: number, buf: Buffer, off: number, head: number): void {
+    const code = buf[off]!;
+    let sql: string | null = null;
+    let statementId: number | null = null;
+    if (code === Command.COM_QUERY || code === Command.COM_STMT_PREPARE) {
+      if (this.#captureSql) sql = buf.toString('utf8', off + 1, off + head);
+    } else if (
+      (code === Command.COM_STMT_EXECUTE || code === Command.COM_STMT_FETCH || code === Command.COM_STMT_CLOSE ||
+        code === Command.COM_STMT_RESET || code === Command.COM_STMT_BULK_EXECUTE || code === Command.COM_STMT_SEND_LONG_DATA) &&
+      head >= 5
+    ) {
+      statementId = buf.readUInt32LE(off + 1);
+      if (statementId === 0xffffffff && this.#lastPreparedId !== null) statementId = this.#lastPreparedId;
+      if (this.#captureSql) sql = this.statements.get(statementId) ?? null;
+      if (code === Command.COM_STMT_CLOSE) this.statements.delete(statementId);
+    } else if (code === Command.COM_INIT_DB && this.#captureSql) {
+      sql = `USE \`${buf.toString('utf8', off + 1, off + head)}\``;
+    }
+    const now = process.hrtime.bigint();
+    const cmd: CommandStart = {
+      seqNo: ++this.#seqNo,
+      code,
+      name: commandName(code),
+      sql,
+      sqlTruncated: sql !== null && (code === Command.COM_QUERY || code === Command.COM_STMT_PREPARE) && head < length,
+      statementId,
+      startedAt: now,
+    };
+    this.#events.onCommand(cmd);
+    if (NO_RESPONSE.has(code)) {
+      this.#events.onCommandDone(cmd, this.#queue.length === 0);
+      return;
+    }
+    this.#queue.push({ cmd, phase: initialPhase(code), index: 0, rows: 0, bytesOut: 0, stmtStartedAt: now });
+  }
+
+  // ---- backend → client ------------------------------------------------------------------------------
+
+  #onBackendPacket(_seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): void {
+    const f = this.#queue[0];
+    if (f === undefined) return; // unsolicited (e.g. the server's ERR before it closes an idle connection)
+    f.bytesOut += length + 4;
+    if (cont) return;
+    const first = head > 0 ? buf[off]! : -1;
+    const phase = f.phase;
+    switch (phase.kind) {
+      case 'first':
+        return this.#onFirst(f, length, buf, off, head, first);
+      case 'columnDefs':
+        if (--phase.left === 0) f.phase = this.#deprecateEof ? { kind: 'rows', binary: phase.binary } : { kind: 'columnsEof', binary: phase.binary };
+        return;
+      case 'columnsEof': {
+        // intermediate EOF; with a cursor open (COM_STMT_EXECUTE) no rows follow until COM_STMT_FETCH
+        const status = head >= 5 ? buf.readUInt16LE(off + 3) : 0;
+        if (phase.binary && (status & ServerStatus.CURSOR_EXISTS) !== 0) return this.#endStatement(f, status, 0, 0, 0, null);
+        f.phase = { kind: 'rows', binary: phase.binary };
+        return;
+      }
+      case 'rows':
+        if (first === 0xfe && (length < 9 || (this.#deprecateEof && length < 0xffffff))) return this.#onTerminator(f, length, buf, off, head);
+        if (first === 0xff) return this.#onErr(f, buf, off, head);
+        f.rows++;
+        return;
+      case 'prepare':
+        return this.#onPrepareDefs(f, phase);
+      case 'fieldList':
+        if (first === 0xff) return this.#onErr(f, buf, off, head);
+        if (first === 0xfe && length < 9) return this.#endStatement(f, head >= 5 ? buf.readUInt16LE(off + 3) : 0, 0, 0, 0, null);
+        f.rows++;
+        return;
+      case 'authExchange':
+        if (first === 0x00) return this.#onOk(f, buf, off, head);
+        if (first === 0xff) return this.#onErr(f, buf, off, head);
+        return; // AuthSwitchRequest / AuthMoreData: the client answers, or (caching_sha2 `01 03`) OK follows
+      case 'localInfile':
+        return; // nothing expected from the server while the client streams the file
+      case 'stream':
+        if (first === 0xff) return this.#onErr(f, buf, off, head);
+        if (first === 0xfe && length < 9) return this.#endStatement(f, 0, 0, 0, 0, null);
+        f.rows++;
+        return;
+      case 'single':
+        if (first === 0x00) return this.#onOk(f, buf, off, head);
+        if (first === 0xff) return this.#onErr(f, buf, off, head);
+        if (first === 0xfe && length < 9) return this.#endStatement(f, head >= 5 ? buf.readUInt16LE(off + 3) : 0, 0, 0, 0, null);
+        return this.#endStatement(f, this.statusFlags, 0, 0, 0, null); // e.g. COM_STATISTICS' string
+      default:
+        return assertNever(phase);
+    }
+  }
+
+  #onFirst(f: InFlight, _length: number, buf: Buffer, off: number, head: number, first: number): void {
+    if (first === 0x00) {
+      if (f.cmd.code === Command.COM_STMT_PREPARE) return this.#onPrepareOk(f, buf, off, head);
+      return this.#onOk(f, buf, off, head);
+    }
+    if (first === 0xff) return this.#onErr(f, buf, off, head);
+    if (first === 0xfb && f.cmd.code === Command.COM_QUERY) {
+      f.phase = { kind: 'localInfile' };
+      return;
+    }
+    if (first === 0xfe && head < 9) {
+      // EOF as a whole response (COM_SET_OPTION on MariaDB) or a 0xFE-OK
+      return this.#endStatement(f, head >= 5 ? buf.readUInt16LE(off + 3) : 0, 0, 0, 0, null);
+    }
+    // column count
+    const r = { pos: off };
+    const count = readLenenc(buf, r, off + head);
+    const binary = f.cmd.code !== Command.COM_QUERY;
+    f.phase = count > 0 ? { kind: 'columnDefs', left: count, binary } : { kind: 'rows', binary };
+  }
+
+  #onPrepareOk(f: InFlight, buf: Buffer, off: number, head: number): void {
+    if (head < 9) return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+    const id = buf.readUInt32LE(off + 1);
+    const columns = buf.readUInt16LE(off + 5);
+    const params = buf.readUInt16LE(off + 7);
+    const warnings = head >= 12 ? buf.readUInt16LE(off + 10) : 0;
+    this.#lastPreparedId = id;
+    if (f.cmd.sql !== null) this.statements.set(id, f.cmd.sql);
+    if (params === 0 && columns === 0) return this.#endStatement(f, this.statusFlags, 0, 0, warnings, null);
+    f.phase = { kind: 'prepare', params, columns, stage: params > 0 ? 'params' : 'columns' };
+  }
+
+  #onPrepareDefs(f: InFlight, p: Extract<Phase, { kind: 'prepare' }>): void {
+    switch (p.stage) {
+      case 'params':
+        if (--p.params > 0) return;
+        if (!this.#deprecateEof) p.stage = 'paramsEof';
+        else if (p.columns > 0) p.stage = 'columns';
+        else return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+        return;
+      case 'paramsEof':
+        if (p.columns > 0) p.stage = 'columns';
+        else return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+        return;
+      case 'columns':
+        if (--p.columns > 0) return;
+        if (!this.#deprecateEof) p.stage = 'columnsEof';
+        else return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+        return;
+      case 'columnsEof':
+        return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+      default:
+        return assertNever(p.stage);
+    }
+  }
+
+  #onTerminator(f: InFlight, length: number, buf: Buffer, off: number, head: number): void {
+    if (length < 9 && !this.#deprecateEof) {
+      // EOF: fe warnings(2) status(2)
+      const warnings = head >= 3 ? buf.readUInt16LE(off + 1) : 0;
+      const status = head >= 5 ? buf.readUInt16LE(off + 3) : 0;
+      return this.#endStatement(f, status, 0, 0, warnings, null);
+    }
+    return this.#onOk(f, buf, off, head);
+  }
+
+  #onOk(f: InFlight, buf: Buffer, off: number, head: number): void {
+    const r = { pos: off + 1 };
+    const end = off + head;
+    const affected = readLenenc(buf, r, end);
+    const insertId = readLenenc(buf, r, end);
+    const status = r.pos + 2 <= end ? buf.readUInt16LE(r.pos) : 0;
+    const warnings = r.pos + 4 <= end ? buf.readUInt16LE(r.pos + 2) : 0;
+    this.#endStatement(f, status, affected, insertId, warnings, null);
+  }
+
+  #onErr(f: InFlight, buf: Buffer, off: number, head: number): void {
+    if (head < 3) return this.#endStatement(f, 0, 0, 0, 0, { code: 0, sqlState: null, message: '' }, true);
+    const code = buf.readUInt16LE(off + 1);
+    if (code === 0xffff) return; // MariaDB progress report: not a terminator (PROTOCOL-NOTES A3.8)
+    let sqlState: string | null = null;
+    let msgAt = off + 3;
+    if (head >= 9 && buf[off + 3] === 0x23 /* # */) {
+      sqlState = buf.toString('latin1', off + 4, off + 9);
+      msgAt = off + 9;
+    }
+    const message = buf.toString('utf8', msgAt, off + head);
+    this.#endStatement(f, this.statusFlags & ~ServerStatus.MORE_RESULTS_EXISTS, 0, 0, 0, { code, sqlState, message }, true);
+  }
+
+  #endStatement(f: InFlight, status: number, affected: number, insertId: number, warnings: number, error: StatementError | null, isErr = false): void {
+    const now = process.hrtime.bigint();
+    if (!isErr) this.statusFlags = status;
+    this.#events.onStatement({
+      command: f.cmd,
+      index: f.index,
+      rows: f.rows,
+      affectedRows: affected,
+      lastInsertId: insertId,
+      warnings,
+      error,
+      bytesOut: f.bytesOut,
+      durationNs: now - f.stmtStartedAt,
+    });
+    if (!isErr && (status & ServerStatus.MORE_RESULTS_EXISTS) !== 0) {
+      f.index++;
+      f.rows = 0;
+      f.bytesOut = 0;
+      f.stmtStartedAt = now;
+      f.phase = { kind: 'first' };
+      return;
+    }
+    this.#queue.shift();
+    this.#events.onCommandDone(f.cmd, this.#queue.length === 0);
+  }
+}
+
+function initialPhase(code: number): Phase {
+  switch (code) {
+    case Command.COM_QUERY:
+    case Command.COM_STMT_EXECUTE:
+    case Command.COM_STMT_PREPARE:
+    case Command.COM_STMT_BULK_EXECUTE:
+      return { kind: 'first' };
+    case Command.COM_STMT_FETCH:
+      return { kind: 'rows', binary: true };
+    case Command.COM_FIELD_LIST:
+      return { kind: 'fieldList' };
+    case Command.COM_CHANGE_USER:
+      return { kind: 'authExchange' };
+    case Command.COM_BINLOG_DUMP:
+    case Command.COM_BINLOG_DUMP_GTID:
+      return { kind: 'stream' };
+    default:
+      return { kind: 'single' };
+  }
+}
+
+/** Reads a length-encoded integer at r.pos; returns 0 when the bytes are not there (head cut short). */
+function readLenenc(buf: Buffer, r: { pos: number }, end: number): number {
+  if (r.pos >= end) return 0;
+  const b = buf[r.pos]!;
+  if (b < 0xfb) {
+    r.pos += 1;
+    return b;
+  }
+  if (b === 0xfc && r.pos + 3 <= end) {
+    const v = buf.readUInt16LE(r.pos + 1);
+    r.pos += 3;
+    return v;
+  }
+  if (b === 0xfd && r.pos + 4 <= end) {
+    const v = buf.readUIntLE(r.pos + 1, 3);
+    r.pos += 4;
+    return v;
+  }
+  if (b === 0xfe && r.pos + 9 <= end) {
+    const v = Number(buf.readBigUInt64LE(r.pos + 1));
+    r.pos += 9;
+    return v;
+  }
+  r.pos = end;
+  return 0;
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected tracker state ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,528 @@
+// Session: one client connection, from accept to close. The connection phase is an explicit sequence of
+// named states (greeting → awaitHandshakeResponse → connectingBackend → authRelay) driven by whole frames;
+// the command phase (ready) forwards socket chunks unchanged while two PacketWalkers feed the
+// ResultTracker, which finds where each response ends and reports statements to the hooks.
+// Password-less auth (DESIGN §3): the backend is made to send an AuthSwitchRequest that is relayed to the
+// client, or, when the route is known before the greeting, the backend's own scramble is reused.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Config, ListenerConfig } from '../config/types.ts';
+import { Capability, Command } from '../protocol/constants.ts';
+import { encodePacket } from '../protocol/packet.ts';
+import { encodeHandshakeV10, parseHandshakeV10, type HandshakeV10 } from '../protocol/handshake-v10.ts';
+import { encodeHandshakeResponse41, parseHandshakeResponse41, type HandshakeResponse41 } from '../protocol/handshake-response41.ts';
+import { isSSLRequest } from '../protocol/ssl-request.ts';
+import { parseErr } from '../protocol/err.ts';
+import { encodeComChangeUser, parseComChangeUser } from '../protocol/commands.ts';
+import { PacketWalker } from '../protocol/packet-walker.ts';
+import type { Frame } from '../protocol/framer.ts';
+import { BadHandshake, BackendLost, HandshakeTimeout, RouteNotFound, ShuttingDown, SluiceError } from '../errors.ts';
+import type { Router } from '../routing/router.ts';
+import type { Logger } from '../logger.ts';
+import { dialBackend } from './backend-dialer.ts';
+import { HandshakeLeg, LegClosed } from './handshake-leg.ts';
+import { errPacketBytes, toSluiceError } from './err-map.ts';
+import { greetingCapabilities, greetingMariaDbCapabilities, upstreamCapabilities, upstreamMariaDbCapabilities } from './capabilities.ts';
+import { ResultTracker, type CommandStart, type StatementResult } from './result-tracker.ts';
+import type { SessionFacts, SessionHooks } from './hooks.ts';
+
+/** Plugin name no account uses: the server answers it with an AuthSwitchRequest (PROTOCOL-NOTES A1.1). */
+const FORCE_SWITCH_PLUGIN = 'proxy_force_switch';
+/** First payload bytes of backend packets the tracker may read (OK/EOF/ERR fit; rows are only counted). */
+const BACKEND_HEAD = 1024;
+const CLIENT_HEAD_NO_SQL = 16;
+const CLIENT_HEAD_SQL = 64 * 1024;
+
+export type SessionState =
+  | { readonly kind: 'greeting' }
+  | { readonly kind: 'awaitHandshakeResponse' }
+  | { readonly kind: 'connectingBackend' }
+  | { readonly kind: 'authRelay' }
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'closed'; readonly reason: string };
+
+export interface SessionEnv {
+  readonly conn: number;
+  readonly listener: ListenerConfig;
+  readonly config: Config;
+  readonly router: Router;
+  readonly hooks: SessionHooks;
+  readonly log: Logger;
+  /** Greetings last seen per backend, to build Sluice's own greeting before a backend is chosen. */
+  readonly greetings: Map<string, HandshakeV10>;
+  /** Always force the AuthSwitchRequest path, even when the route is known before the greeting. */
+  readonly forceAuthSwitch: boolean;
+  isDraining(): boolean;
+  onClosed(s: Session): void;
+}
+
+export interface SessionInfo extends SessionFacts {
+  readonly state: string;
+  readonly since: Date;
+  readonly statements: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export class Session {
+  readonly #env: SessionEnv;
+  readonly #client: Socket;
+  #backend: Socket | null = null;
+  #state: SessionState = { kind: 'greeting' };
+  #log: Logger;
+  readonly #since = new Date();
+  readonly #clientAddress: string;
+  #user: string | null = null;
+  #schema: string | null = null;
+  #route: string | null = null;
+  #backendName: string | null = null;
+  #statements = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #clientCaps = 0;
+  #tracker: ResultTracker | null = null;
+  #clientWalker: PacketWalker | null = null;
+  #backendWalker: PacketWalker | null = null;
+  /** A command packet being gathered because it must be rewritten before it goes upstream. */
+  #held: { need: number; parts: Buffer[]; have: number } | null = null;
+  #pendingUser: { user: string; schema: string | null } | null = null;
+
+  constructor(env: SessionEnv, client: Socket) {
+    this.#env = env;
+    this.#client = client;
+    this.#clientAddress = `${client.remoteAddress ?? '?'}:${client.remotePort ?? 0}`;
+    this.#log = env.log.child({ conn: env.conn, client: this.#clientAddress });
+    client.setNoDelay(true);
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get facts(): SessionFacts {
+    return {
+      conn: this.#env.conn,
+      listener: this.#env.listener.name,
+      clientAddress: this.#clientAddress,
+      user: this.#user,
+      schema: this.#schema,
+      route: this.#route,
+      backend: this.#backendName,
+    };
+  }
+
+  info(): SessionInfo {
+    const busy = this.#tracker !== null && this.#tracker.inFlight > 0;
+    const state = this.#state.kind === 'ready' ? (busy ? 'query' : 'idle') : this.#state.kind;
+    return { ...this.facts, state, since: this.#since, statements: this.#statements, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+  }
+
+  /** Sends an ERR in place of the greeting and closes (max_connections, shutdown). */
+  reject(e: SluiceError): void {
+    this.#log.info({ err: e.message }, 'connection rejected');
+    this.#client.end(errPacketBytes(e, 0));
+    this.#finish(e.code.toLowerCase());
+  }
+
+  async start(): Promise<void> {
+    this.#env.hooks.onConnect?.(this.facts);
+    const timeoutMs = this.#env.config.limits.handshake_timeout;
+    const timer = setTimeout(() => this.#abortHandshake(new HandshakeTimeout(timeoutMs)), timeoutMs);
+    try {
+      await this.#handshake();
+    } catch (e) {
+      this.#abortHandshake(e);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Graceful shutdown: close now if nothing runs, else once the running statement/transaction ends. */
+  drain(): void {
+    if (this.#state.kind === 'closed') return;
+    if (this.#state.kind !== 'ready') return this.#abortHandshake(new ShuttingDown());
+    if (this.#isQuiet()) this.#close('shutdown');
+  }
+
+  /** Immediate close (shutdown timeout). */
+  destroy(reason: string): void {
+    this.#close(reason);
+  }
+
+  // ---- connection phase ---------------------------------------------------------------------------
+
+  #clientLeg: HandshakeLeg | null = null;
+  #backendLeg: HandshakeLeg | null = null;
+  /** Sequence id the client expects next during the handshake (for an ERR of our own). */
+  #clientSeq = 0;
+
+  async #handshake(): Promise<void> {
+    const env = this.#env;
+    const limits = env.config.limits;
+    const clientLeg = new HandshakeLeg(this.#client, 'client', limits.max_packet);
+    this.#clientLeg = clientLeg;
+
+    // 1. greeting: reuse the backend's when the route is known now (no extra round trip)
+    const pre = env.forceAuthSwitch ? null : env.router.preGreetingRoute(env.listener.name);
+    let backendGreeting: HandshakeV10 | null = null;
+    if (pre !== null) {
+      this.#setState({ kind: 'connectingBackend' });
+      backendGreeting = await this.#connectBackend(pre.route.name, pre.backend);
+    }
+    const template = backendGreeting ?? this.#greetingTemplate();
+    const greeting: HandshakeV10 = {
+      ...template,
+      connectionId: backendGreeting !== null ? backendGreeting.connectionId : env.conn,
+      scramble: backendGreeting !== null ? backendGreeting.scramble : randomScramble(),
+      authPluginName: backendGreeting !== null ? backendGreeting.authPluginName : 'mysql_native_password',
+      capabilities: greetingCapabilities(template.capabilities, { allowLocalInfile: limits.allow_local_infile }),
+      mariadbCapabilities: greetingMariaDbCapabilities(template.capabilities, template.mariadbCapabilities),
+    };
+    this.#setState({ kind: 'greeting' });
+    this.#client.write(encodePacket(encodeHandshakeV10(greeting), 0));
+
+    // 2. the client's HandshakeResponse41
+    this.#setState({ kind: 'awaitHandshakeResponse' });
+    const first = await clientLeg.next();
+    this.#clientSeq = (first.seq + first.nPackets) & 0xff;
+    const payload = first.payload();
+    if (isSSLRequest(payload)) throw new BadHandshake('TLS was requested but is not enabled on this listener');
+    let response: HandshakeResponse41;
+    try {
+      response = parseHandshakeResponse41(payload);
+    } catch (e) {
+      throw new BadHandshake(`unreadable HandshakeResponse41: ${(e as Error).message}`);
+    }
+    this.#clientCaps = upstreamCapabilities(response.capabilities, greeting.capabilities);
+    this.#user = response.user;
+    this.#schema = response.database;
+    this.#log = this.#log.child({ user: response.user });
+
+    // 3. route and backend
+    const resolved = env.router.route({ listener: env.listener.name, user: response.user, schema: response.database, clientAddress: this.#clientAddress });
+    if (resolved === null) throw new RouteNotFound(response.user, this.#client.remoteAddress ?? '?', `for listener ${env.listener.name}`);
+    if (backendGreeting === null || pre?.backend.name !== resolved.backend.name) {
+      this.#setState({ kind: 'connectingBackend' });
+      backendGreeting = await this.#connectBackend(resolved.route.name, resolved.backend);
+    }
+    this.#log = this.#log.child({ route: this.#route, backend: this.#backendName });
+
+    // 4. HandshakeResponse41 upstream: reused scramble → the client's answer as is; else force a switch
+    const reuse = greeting.scramble.equals(backendGreeting.scramble);
+    const upstream: HandshakeResponse41 = {
+      ...response,
+      user: resolved.user,
+      capabilities: upstreamCapabilities(response.capabilities, greeting.capabilities) & backendGreeting.capabilities | (response.capabilities & Capability.LONG_PASSWORD),
+      mariadbCapabilities: upstreamMariaDbCapabilities(response.capabilities, response.mariadbCapabilities, greeting.mariadbCapabilities),
+      authPluginName: reuse ? response.authPluginName : FORCE_SWITCH_PLUGIN,
+      authResponse: reuse ? response.authResponse : Buffer.alloc(0),
+    };
+    // the plugin name travels only with CLIENT_PLUGIN_AUTH, which the switch needs
+    upstream.capabilities = (upstream.capabilities | Capability.PLUGIN_AUTH) >>> 0;
+    if (!reuse && upstream.authPluginName === null) upstream.authPluginName = FORCE_SWITCH_PLUGIN;
+    this.#clientCaps = upstream.capabilities;
+    this.#backend!.write(encodePacket(encodeHandshakeResponse41(upstream), 1));
+
+    // 5. relay auth packets until OK or ERR
+    this.#setState({ kind: 'authRelay' });
+    const outcome = await this.#relayAuth(clientLeg, this.#backendLeg!, this.#clientSeq - 2);
+    if (outcome !== null) {
+      this.#env.hooks.onAuth?.(this.facts, { ok: false, error: outcome });
+      this.#log.info({ code: outcome.code }, 'authentication failed at the backend');
+      this.#close('auth_failed');
+      return;
+    }
+    this.#env.hooks.onAuth?.(this.facts, { ok: true, error: null });
+    this.#log.info('authenticated');
+    const clientRest = clientLeg.detach();
+    const backendRest = this.#backendLeg!.detach();
+    this.#clientLeg = null;
+    this.#backendLeg = null;
+    this.#startRelay(clientRest, backendRest);
+  }
+
+  #greetingTemplate(): HandshakeV10 {
+    for (const g of this.#env.greetings.values()) return g;
+    // nothing learned yet: a MariaDB-shaped greeting (bit 0 clear, extended caps in the filler)
+    return {
+      protocolVersion: 10,
+      serverVersion: '5.5.5-10.11.0-MariaDB-sluice',
+      connectionId: 0,
+      scramble: Buffer.alloc(20),
+      capabilities: 0xfffffffe & ~Capability.SSL,
+      charset: 45,
+      statusFlags: 2,
+      mariadbCapabilities: 0x1d,
+      authPluginName: 'mysql_native_password',
+    };
+  }
+
+  async #connectBackend(route: string, backend: { name: string; address: string } & Parameters<typeof dialBackend>[0]): Promise<HandshakeV10> {
+    this.#route = route;
+    this.#backendName = backend.name;
+    const connectTimeout = Math.min(this.#env.config.limits.handshake_timeout, 10_000);
+    const socket = await dialBackend(backend, route, connectTimeout);
+    if (this.#state.kind === 'closed') {
+      socket.destroy();
+      throw new LegClosed('client', 'while the backend was dialled');
+    }
+    socket.on('error', () => {}); // errors surface through 'close' handling of the legs
+    this.#backend = socket;
+    const leg = new HandshakeLeg(socket, 'backend', 1 << 30);
+    this.#backendLeg = leg;
+    const f = await leg.next();
+    const p = f.payload();
+    if (p[0] === 0xff) {
+      // the server refused us before greeting (too many connections, host blocked): relay its ERR as is
+      throw new BackendRefused(p);
+    }
+    const greeting = parseHandshakeV10(p);
+    this.#env.greetings.set(backend.name, { ...greeting, scramble: Buffer.from(greeting.scramble) });
+    return greeting;
+  }
+
+  /**
+   * Forwards auth packets both ways until the backend says OK (→ null) or ERR (→ the ERR, already sent).
+   * `clientSeqDelta` = client seq − backend seq for the same packet (non-zero when one leg had an SSLRequest).
+   */
+  #relayAuth(client: HandshakeLeg, backend: HandshakeLeg, clientSeqDelta: number): Promise<{ code: number; sqlState: string | null; message: string } | null> {
+    return new Promise((resolve, reject) => {
+      backend.onFrame((f: Frame) => {
+        const p = f.payload();
+        this.#clientSeq = (f.seq + clientSeqDelta + f.nPackets) & 0xff;
+        this.#client.write(encodePacket(p, (f.seq + clientSeqDelta) & 0xff));
+        if (p[0] === 0x00) resolve(null);
+        else if (p[0] === 0xff) resolve(parseErr(p));
+      }, reject);
+      client.onFrame((f: Frame) => {
+        this.#backend!.write(encodePacket(f.payload(), (f.seq - clientSeqDelta) & 0xff));
+      }, reject);
+    });
+  }
+
+  #abortHandshake(e: unknown): void {
+    if (this.#state.kind === 'closed') return;
+    if (e instanceof BackendRefused) {
+      this.#client.end(encodePacket(e.payload, this.#clientSeq));
+      this.#log.warn({ code: e.errno }, 'backend refused the connection');
+      this.#env.hooks.onAuth?.(this.facts, { ok: false, error: { code: e.errno, sqlState: e.sqlState, message: e.message } });
+      this.#finish('backend_refused');
+      return;
+    }
+    if (e instanceof LegClosed) {
+      this.#log.info({ err: e.message }, 'handshake ended');
+      this.#close(e.leg === 'client' ? 'client_gone' : 'backend_gone');
+      return;
+    }
+    const s = toSluiceError(e);
+    if (s === null) this.#log.error({ err: e }, 'handshake failed');
+    else if (s.side === 'client') this.#log.info({ err: s.message }, 'handshake failed');
+    else this.#log.warn({ err: s.message }, 'handshake failed');
+    if (this.#state.kind !== 'greeting' || s instanceof ShuttingDown || s instanceof HandshakeTimeout) {
+      this.#client.write(errPacketBytes(e, this.#clientSeq));
+    }
+    if (s !== null && this.#state.kind !== 'ready') {
+      this.#env.hooks.onAuth?.(this.facts, { ok: false, error: { code: s.errno, sqlState: s.sqlState, message: s.message } });
+    }
+    this.#close(s?.code.toLowerCase() ?? 'internal_error');
+  }
+
+  // ---- command phase ------------------------------------------------------------------------------
+
+  #startRelay(clientRest: Frame[], backendRest: Frame[]): void {
+    const env = this.#env;
+    const client = this.#client;
+    const backend = this.#backend!;
+    const tracker = new ResultTracker(
+      {
+        onCommand: (cmd) => this.#onCommand(cmd),
+        onStatement: (r) => this.#onStatement(r),
+        onCommandDone: (cmd, idle) => this.#onCommandDone(cmd, idle),
+      },
+      { capabilities: this.#clientCaps, captureSql: env.hooks.wantsSql },
+    );
+    this.#tracker = tracker;
+    this.#clientWalker = new PacketWalker(tracker.fromClient, {
+      headLimit: env.hooks.wantsSql ? CLIENT_HEAD_SQL : CLIENT_HEAD_NO_SQL,
+      maxPacket: env.config.limits.max_packet,
+    });
+    this.#backendWalker = new PacketWalker(tracker.fromBackend, { headLimit: BACKEND_HEAD, maxPacket: 2 ** 31 });
+    this.#setState({ kind: 'ready' });
+
+    client.on('data', this.#onClientData);
+    backend.on('data', this.#onBackendData);
+    client.on('drain', () => backend.resume());
+    backend.on('drain', () => client.resume());
+    client.on('error', (e) => this.#log.debug({ err: e.message }, 'client socket error'));
+    backend.on('error', (e) => this.#log.debug({ err: e.message }, 'backend socket error'));
+    client.on('close', () => this.#close('client_gone'));
+    backend.on('close', () => this.#onBackendClosed());
+    const idle = env.config.limits.idle_timeout;
+    if (idle !== undefined) {
+      client.setTimeout(idle, () => {
+        if (this.#isQuiet()) this.#close('idle_timeout');
+      });
+    }
+    for (const f of backendRest) this.#onBackendData(encodePacket(f.payload(), f.seq));
+    for (const f of clientRest) this.#onClientData(encodePacket(f.payload(), f.seq));
+  }
+
+  // hot path
+  readonly #onClientData = (chunk: Buffer): void => {
+    if (this.#held !== null) return this.#holdMore(chunk);
+    const tracker = this.#tracker!;
+    const walker = this.#clientWalker!;
+    // COM_CHANGE_USER is rewritten (forced switch), so it is gathered whole; one byte check when idle
+    if (chunk.length >= 5 && chunk[4] === Command.COM_CHANGE_USER && tracker.inFlight === 0 && walker.atBoundary()) {
+      const need = 4 + (chunk[0]! | (chunk[1]! << 8) | (chunk[2]! << 16));
+      this.#held = { need, parts: [], have: 0 };
+      return this.#holdMore(chunk);
+    }
+    this.#bytesIn += chunk.length;
+    try {
+      walker.walk(chunk);
+    } catch (e) {
+      return this.#fatal(e);
+    }
+    if (!this.#backend!.write(chunk)) this.#client.pause();
+  };
+
+  // hot path
+  readonly #onBackendData = (chunk: Buffer): void => {
+    this.#bytesOut += chunk.length;
+    try {
+      this.#backendWalker!.walk(chunk);
+    } catch (e) {
+      return this.#fatal(e);
+    }
+    if (!this.#client.write(chunk)) this.#backend!.pause();
+  };
+
+  #holdMore(chunk: Buffer): void {
+    const held = this.#held!;
+    held.parts.push(chunk);
+    held.have += chunk.length;
+    if (held.have < held.need) return;
+    const all = held.parts.length === 1 ? chunk : Buffer.concat(held.parts, held.have);
+    this.#held = null;
+    this.#bytesIn += held.need;
+    this.#forwardChangeUser(all.subarray(0, held.need));
+    if (all.length > held.need) this.#onClientData(all.subarray(held.need));
+  }
+
+  /** COM_CHANGE_USER re-runs the auth relay: same forced switch as at login (A1.3). */
+  #forwardChangeUser(packet: Buffer): void {
+    let out = packet;
+    try {
+      const cu = parseComChangeUser(packet.subarray(4), this.#clientCaps);
+      this.#pendingUser = { user: cu.user, schema: cu.database };
+      out = encodePacket(encodeComChangeUser({ ...cu, authPluginName: FORCE_SWITCH_PLUGIN, authResponse: Buffer.alloc(0) }, this.#clientCaps), packet[3]!);
+    } catch (e) {
+      this.#log.info({ err: (e as Error).message }, 'COM_CHANGE_USER not understood; forwarded unchanged');
+    }
+    try {
+      this.#clientWalker!.walk(out);
+    } catch (e) {
+      return this.#fatal(e);
+    }
+    if (!this.#backend!.write(out)) this.#client.pause();
+  }
+
+  #onCommand(cmd: CommandStart): void {
+    this.#statements++;
+    this.#env.hooks.onCommand?.(this.facts, cmd);
+  }
+
+  #onStatement(r: StatementResult): void {
+    if (r.error === null) {
+      if (r.command.code === Command.COM_INIT_DB && r.command.sql !== null) this.#schema = r.command.sql.slice(5, -1);
+      if (r.command.code === Command.COM_CHANGE_USER && this.#pendingUser !== null) {
+        this.#user = this.#pendingUser.user;
+        this.#schema = this.#pendingUser.schema;
+        this.#log = this.#env.log.child({ conn: this.#env.conn, client: this.#clientAddress, user: this.#user, route: this.#route, backend: this.#backendName });
+      }
+    }
+    if (r.command.code === Command.COM_CHANGE_USER) this.#pendingUser = null;
+    if (r.command.code === Command.COM_RESET_CONNECTION) this.#tracker?.statements.clear();
+    this.#env.hooks.onStatement?.(this.facts, r);
+  }
+
+  #onCommandDone(cmd: CommandStart, idle: boolean): void {
+    if (cmd.code === Command.COM_QUIT) return;
+    if (idle && this.#env.isDraining() && this.#isQuiet()) this.#close('shutdown');
+  }
+
+  #isQuiet(): boolean {
+    const t = this.#tracker;
+    return t !== null && t.inFlight === 0 && !t.inTransaction && this.#held === null && this.#clientWalker!.atBoundary();
+  }
+
+  #onBackendClosed(): void {
+    if (this.#state.kind === 'closed') return;
+    const t = this.#tracker!;
+    const w = this.#backendWalker!;
+    // mid-response: tell the client why, when the stream to it sits on a packet boundary
+    if (t.inFlight > 0 && w.atBoundary()) {
+      this.#client.write(errPacketBytes(new BackendLost('the server closed the connection'), (w.lastSeq + 1) & 0xff));
+      this.#log.warn('backend closed the connection mid-response');
+    }
+    this.#close('backend_gone');
+  }
+
+  #fatal(e: unknown): void {
+    const s = toSluiceError(e);
+    this.#log.warn({ err: s?.message ?? String(e) }, 'closing the connection');
+    if (this.#backendWalker?.atBoundary() !== false) {
+      const seq = this.#tracker !== null && this.#tracker.inFlight > 0 ? (this.#backendWalker!.lastSeq + 1) & 0xff : 1;
+      this.#client.write(errPacketBytes(e, seq));
+    }
+    this.#close(s?.code.toLowerCase() ?? 'internal_error');
+  }
+
+  #close(reason: string): void {
+    if (this.#state.kind === 'closed') return;
+    this.#client.end();
+    this.#client.destroySoon();
+    this.#backend?.destroy();
+    this.#finish(reason);
+  }
+
+  #finish(reason: string): void {
+    if (this.#state.kind === 'closed') return;
+    this.#setState({ kind: 'closed', reason });
+    this.#env.hooks.onDisconnect?.(this.facts, {
+      durationMs: Date.now() - this.#since.getTime(),
+      statements: this.#statements,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      reason,
+    });
+    this.#log.debug({ reason }, 'closed');
+    this.#env.onClosed(this);
+  }
+
+  #setState(s: SessionState): void {
+    this.#state = s;
+  }
+}
+
+/** A backend's ERR in place of its greeting (e.g. 1040, 1129): relayed to the client unchanged. */
+class BackendRefused extends Error {
+  readonly payload: Buffer;
+  readonly errno: number;
+  readonly sqlState: string | null;
+  constructor(payload: Buffer) {
+    const err = parseErr(payload);
+    super(err.message);
+    this.errno = err.code;
+    this.sqlState = err.sqlState;
+    this.payload = Buffer.from(payload); // copy out: the view pins the socket chunk
+  }
+}
+
+function randomScramble(): Buffer {
+  // printable, NUL-free bytes: some clients treat the scramble as a C string
+  const b = randomBytes(20);
+  for (let i = 0; i < b.length; i++) b[i] = 0x21 + (b[i]! % 0x5e);
+  return b;
+}
