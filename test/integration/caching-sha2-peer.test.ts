@@ -6,6 +6,18 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import mysql from 'mysql2/promise';
 import { startCachingSha2Server, type CachingSha2Server } from '../harness/caching-sha2-server.ts';
+import { Capability, encodeHandshakeResponse41 } from '../../src/protocol/index.ts';
+
+/** HandshakeResponse41 the way the gateway sends it upstream: plugin `proxy_force_switch`, empty auth data. */
+function forcedSwitchResponse(user: string): Buffer {
+  const caps =
+    Capability.LONG_PASSWORD | Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.TRANSACTIONS |
+    Capability.PLUGIN_AUTH | Capability.PLUGIN_AUTH_LENENC_CLIENT_DATA | Capability.CONNECT_WITH_DB;
+  return encodeHandshakeResponse41({
+    capabilities: caps, maxPacketSize: 1 << 24, charset: 45, mariadbCapabilities: 0, user,
+    authResponse: Buffer.alloc(0), database: 'testdb', authPluginName: 'proxy_force_switch', connectAttributes: null,
+  });
+}
 
 const peers: CachingSha2Server[] = [];
 after(async () => {
@@ -110,17 +122,7 @@ test('bytes: forced switch with a fresh nonce, then 01 04 and cleartext when the
     assert.equal(greet.seq, 0);
     assert.equal(greet.payload[0], 10);
     assert.equal(greet.payload.toString('latin1', 1, greet.payload.indexOf(0, 1)), '8.0.36-sluice-test');
-    // HandshakeResponse41 the way the gateway sends it: plugin `proxy_force_switch`, empty auth
-    const caps = 0x0008a20f | (1 << 21); // LONG_PASSWORD…PROTOCOL_41, SECURE_CONNECTION, PLUGIN_AUTH, LENENC data
-    const hr = Buffer.concat([
-      Buffer.from([caps & 0xff, (caps >> 8) & 0xff, (caps >> 16) & 0xff, (caps >>> 24) & 0xff]),
-      Buffer.from([0, 0, 0, 1, 45]),
-      Buffer.alloc(23),
-      Buffer.from('gw\0'),
-      Buffer.from([0]),
-      Buffer.from('proxy_force_switch\0'),
-    ]);
-    c.write(hr, 1);
+    c.write(forcedSwitchResponse('gw'), 1);
     const sw = await c.next();
     assert.equal(sw.seq, 2);
     assert.equal(sw.payload[0], 0xfe);
@@ -152,16 +154,8 @@ test('cleartext on an untrusted (plaintext) link is refused like a real server',
   const c = rawConn(p.port);
   try {
     await c.next();
-    const caps = 0x0008a20f | (1 << 21);
-    c.write(
-      Buffer.concat([
-        Buffer.from([caps & 0xff, (caps >> 8) & 0xff, (caps >> 16) & 0xff, (caps >>> 24) & 0xff, 0, 0, 0, 1, 45]),
-        Buffer.alloc(23),
-        Buffer.from('gw\0\0proxy_force_switch\0'),
-      ]),
-      1,
-    );
-    await c.next();
+    c.write(forcedSwitchResponse('gw'), 1);
+    assert.equal((await c.next()).payload[0], 0xfe);
     c.write(Buffer.alloc(32, 7), 3);
     await c.next();
     c.write(Buffer.from('gwpw\0'), 5);
