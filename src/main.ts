@@ -12,6 +12,9 @@ import { Gateway } from './session/gateway.ts';
 import { combineHooks, type SessionHooks } from './session/hooks.ts';
 import { metricsHooks } from './session/metrics-hooks.ts';
 import type { SessionInfo } from './session/session.ts';
+import { auditHooks } from './session/audit-hooks.ts';
+import { createAuditor, type Auditor } from './audit/auditor.ts';
+import { AnalysisCache } from './sql/cache.ts';
 
 export interface StartOptions {
   logger?: Logger;
@@ -66,9 +69,12 @@ function toConnectionInfo(s: SessionInfo): ConnectionInfo {
 export async function startSluice(config: Config, opts: StartOptions = {}): Promise<SluiceHandle> {
   const log = opts.logger ?? createLogger(config.log.level);
   const startedAt = Date.now();
+  const auditor: Auditor | null =
+    config.audit.sinks.length > 0 ? createAuditor(config.audit, { registry, logger: log.child({ component: 'audit' }) }) : null;
+  const hooks = [metricsHooks(), ...(auditor !== null ? [auditHooks(auditor, new AnalysisCache())] : []), ...(opts.hooks ?? [])];
   const gateway = new Gateway({
     config,
-    hooks: combineHooks([metricsHooks(), ...(opts.hooks ?? [])]),
+    hooks: combineHooks(hooks),
     log,
     forceAuthSwitch: opts.forceAuthSwitch ?? false,
   });
@@ -110,6 +116,7 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
     async stop(timeoutMs) {
       await gateway.shutdown(timeoutMs);
       await admin?.close();
+      await auditor?.close({ timeoutMs: timeoutMs ?? config.shutdown_timeout });
       log.info('stopped');
       log.flush?.();
     },

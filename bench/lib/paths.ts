@@ -64,7 +64,7 @@ export interface Ctx {
   cert: { cert: string; key: string } | null;
 }
 
-function sluiceYaml(variant: PathName, port: number, adminPort: number, ctx: Ctx): string {
+export function sluiceYaml(variant: PathName, port: number, adminPort: number, ctx: Ctx): string {
   const tls = variant === 'sluice-tls';
   const lines = [
     'listeners:',
@@ -123,8 +123,8 @@ function sluiceYaml(variant: PathName, port: number, adminPort: number, ctx: Ctx
 function haproxyCfg(port: number, ctx: Ctx): string {
   return [
     'global',
-    `  maxconn ${ctx.maxConns + 200}`,
-    '  nbthread 2',
+    // HAProxy needs 2 fds per connection plus a few: stay under the hard limit the runner capped maxConns by
+    `  maxconn ${ctx.maxConns + 50}`,
     'defaults',
     '  mode tcp',
     '  timeout connect 5s',
@@ -132,10 +132,10 @@ function haproxyCfg(port: number, ctx: Ctx): string {
     '  timeout server 1h',
     'frontend fe',
     `  bind 127.0.0.1:${port}`,
-    `  maxconn ${ctx.maxConns + 100}`,
+    `  maxconn ${ctx.maxConns + 50}`,
     '  default_backend be',
     'backend be',
-    `  server db 127.0.0.1:${ctx.db.port} maxconn ${ctx.maxConns + 100}`,
+    `  server db 127.0.0.1:${ctx.db.port} maxconn ${ctx.maxConns + 50}`,
     '',
   ].join('\n');
 }

@@ -184,21 +184,25 @@ function writeValue(w: Writer, col: BinaryColumn, v: BinaryValue): void {
     case ColumnType.NULL:
       return bad(col, v);
     case ColumnType.TINY:
-      unsigned ? w.u8(intOf(col, v)) : w.i8(intOf(col, v));
+      if (unsigned) w.u8(intOf(col, v));
+      else w.i8(intOf(col, v));
       return;
     case ColumnType.SHORT:
-      unsigned ? w.u16(intOf(col, v)) : w.i16(intOf(col, v));
+      if (unsigned) w.u16(intOf(col, v));
+      else w.i16(intOf(col, v));
       return;
     case ColumnType.YEAR:
       w.u16(intOf(col, v));
       return;
     case ColumnType.INT24:
     case ColumnType.LONG:
-      unsigned ? w.u32(intOf(col, v)) : w.i32(intOf(col, v));
+      if (unsigned) w.u32(intOf(col, v));
+      else w.i32(intOf(col, v));
       return;
     case ColumnType.LONGLONG: {
       if (typeof v !== 'bigint' && !(typeof v === 'number' && Number.isInteger(v))) return bad(col, v);
-      unsigned ? w.u64(v) : w.i64(v);
+      if (unsigned) w.u64(v);
+      else w.i64(v);
       return;
     }
     case ColumnType.FLOAT:

@@ -1,8 +1,10 @@
 // OK packet (header 0x00, or 0xFE as the result-set terminator under CLIENT_DEPRECATE_EOF).
 // With CLIENT_SESSION_TRACK the info is lenenc and a session-state block follows only when
-// ServerStatus.SESSION_STATE_CHANGED is set (PROTOCOL-NOTES A3.4); without it the info is the rest
-// of the packet. Items whose body does not parse exactly are kept as {type:'unknown'} so that
-// encodeOk(parseOk(x)) is byte-identical.
+// ServerStatus.SESSION_STATE_CHANGED is set (PROTOCOL-NOTES A3.4). Without it the MySQL docs say
+// "string<EOF>", but MariaDB 10.11 (and MySQL's net_send_ok) still write a lenenc string (measured:
+// `00 03 00 02 00 00 00 26 "Records: 3…"`), so we decode lenenc when the rest is exactly one and
+// fall back to the raw rest otherwise. Session items whose body does not parse exactly are kept as
+// {type:'unknown'} so that encodeOk(parseOk(x)) is byte-identical.
 
 import { Capability, ServerStatus, SessionTrackType } from './constants.ts';
 import { ProtocolError } from './errors.ts';
@@ -149,6 +151,19 @@ export function encodeSessionStateChanges(items: readonly SessionStateChange[]):
   return w.payload();
 }
 
+/** The rest as one lenenc string if it is exactly that, else the raw rest (docs' string<EOF>). */
+function lenencRest(r: Reader): string {
+  const at = r.pos;
+  try {
+    const b = r.lenencBytes();
+    if (b !== null && r.remaining() === 0) return b.toString('utf8');
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) throw e;
+  }
+  r.pos = at;
+  return r.restStr();
+}
+
 export function parseOk(payload: Buffer, capabilities: number): OkPacket {
   const r = new Reader(payload);
   const header = r.u8();
@@ -173,8 +188,8 @@ export function parseOk(payload: Buffer, capabilities: number): OkPacket {
       sessionStateChanges = parseSessionStateChanges(block);
     }
     r.expectEnd('OK packet');
-  } else {
-    info = r.restStr();
+  } else if (r.remaining() > 0) {
+    info = lenencRest(r);
   }
   return { header, affectedRows, lastInsertId, statusFlags, warnings, info, sessionStateChanges };
 }
@@ -189,8 +204,8 @@ export function encodeOk(ok: OkPacket, capabilities: number): Buffer {
     const block = stateChanged && ok.sessionStateChanges !== null;
     if (ok.info !== '' || block) w.lenencStr(ok.info);
     if (block) w.lenencBytes(encodeSessionStateChanges(ok.sessionStateChanges ?? []));
-  } else {
-    w.str(ok.info);
+  } else if (ok.info !== '') {
+    w.lenencStr(ok.info); // what servers send, see header
   }
   return w.payload();
 }

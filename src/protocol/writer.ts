@@ -54,7 +54,7 @@ export class Writer {
   }
   u32(v: number): this {
     this.#ensure(4);
-    this.#pos = this.#buf.writeUInt32LE(v >>> 0 === v ? v : v >>> 0, this.#pos);
+    this.#pos = this.#buf.writeUInt32LE(v >>> 0, this.#pos); // >>> 0: caps built with 1 << 31 are negative
     return this;
   }
   u64(v: bigint | number): this {

@@ -151,7 +151,6 @@ export class Session {
 
   // ---- connection phase ---------------------------------------------------------------------------
 
-  #clientLeg: HandshakeLeg | null = null;
   #backendLeg: HandshakeLeg | null = null;
   /** Sequence id the client expects next during the handshake (for an ERR of our own). */
   #clientSeq = 0;
@@ -160,7 +159,6 @@ export class Session {
     const env = this.#env;
     const limits = env.config.limits;
     const clientLeg = new HandshakeLeg(this.#client, 'client', limits.max_packet);
-    this.#clientLeg = clientLeg;
 
     // 1. greeting: reuse the backend's when the route is known now (no extra round trip)
     const pre = env.forceAuthSwitch ? null : env.router.preGreetingRoute(env.listener.name);
@@ -236,23 +234,25 @@ export class Session {
     this.#log.info('authenticated');
     const clientRest = clientLeg.detach();
     const backendRest = this.#backendLeg!.detach();
-    this.#clientLeg = null;
     this.#backendLeg = null;
     this.#startRelay(clientRest, backendRest);
   }
 
   #greetingTemplate(): HandshakeV10 {
     for (const g of this.#env.greetings.values()) return g;
-    // nothing learned yet: a MariaDB-shaped greeting (bit 0 clear, extended caps in the filler)
+    // nothing learned yet: a MariaDB-shaped greeting (bit 0 clear, extended caps in the filler). The client
+    // settles the result format with this greeting before the backend is known, and the backend only gets
+    // client ∩ its own caps: so advertise no capability that changes what the server sends (EOF vs OK,
+    // OK layout, column definitions) and that an older MySQL/MariaDB or a MySQL 8 may lack.
     return {
       protocolVersion: 10,
       serverVersion: '5.5.5-10.11.0-MariaDB-sluice',
       connectionId: 0,
       scramble: Buffer.alloc(20),
-      capabilities: 0xfffffffe & ~Capability.SSL,
+      capabilities: (0xfffffffe & ~Capability.SSL & ~Capability.DEPRECATE_EOF & ~Capability.SESSION_TRACK) >>> 0,
       charset: 45,
       statusFlags: 2,
-      mariadbCapabilities: 0x1d,
+      mariadbCapabilities: 0,
       authPluginName: 'mysql_native_password',
     };
   }
@@ -352,10 +352,12 @@ export class Session {
     client.on('data', this.#onClientData);
     backend.on('data', this.#onBackendData);
     client.on('drain', () => backend.resume());
-    backend.on('drain', () => client.resume());
+    backend.on('drain', () => {
+      if (this.#hookWaits === 0) client.resume();
+    });
     client.on('error', (e) => this.#log.debug({ err: e.message }, 'client socket error'));
     backend.on('error', (e) => this.#log.debug({ err: e.message }, 'backend socket error'));
-    client.on('close', () => this.#close('client_gone'));
+    client.on('close', () => this.#close(this.#quit ? 'client_quit' : 'client_gone'));
     backend.on('close', () => this.#onBackendClosed());
     const idle = env.config.limits.idle_timeout;
     if (idle !== undefined) {
@@ -429,11 +431,15 @@ export class Session {
   }
 
   #onCommand(cmd: CommandStart): void {
-    this.#statements++;
+    if (cmd.code === Command.COM_QUIT) this.#quit = true;
     this.#env.hooks.onCommand?.(this.facts, cmd);
   }
 
+  /** The client said COM_QUIT: its close is the normal end. */
+  #quit = false;
+
   #onStatement(r: StatementResult): void {
+    this.#statements++;
     if (r.error === null) {
       if (r.command.code === Command.COM_INIT_DB && r.command.sql !== null) this.#schema = r.command.sql.slice(5, -1);
       if (r.command.code === Command.COM_CHANGE_USER && this.#pendingUser !== null) {
@@ -444,12 +450,34 @@ export class Session {
     }
     if (r.command.code === Command.COM_CHANGE_USER) this.#pendingUser = null;
     if (r.command.code === Command.COM_RESET_CONNECTION) this.#tracker?.statements.clear();
-    this.#env.hooks.onStatement?.(this.facts, r);
+    const wait = this.#env.hooks.onStatement?.(this.facts, r);
+    if (wait !== undefined) this.#pauseClientUntil(wait);
   }
+
+  /** Back-pressure from a hook (a full audit queue): stop reading the client until it settles. */
+  #pauseClientUntil(p: Promise<void>): void {
+    this.#hookWaits++;
+    this.#client.pause();
+    const done = (): void => {
+      if (--this.#hookWaits === 0 && this.#state.kind !== 'closed') this.#client.resume();
+    };
+    p.then(done, (e: unknown) => {
+      this.#log.error({ err: e }, 'session hook failed');
+      done();
+    });
+  }
+
+  #hookWaits = 0;
 
   #onCommandDone(cmd: CommandStart, idle: boolean): void {
     if (cmd.code === Command.COM_QUIT) return;
-    if (idle && this.#env.isDraining() && this.#isQuiet()) this.#close('shutdown');
+    // called from inside #onBackendData, before the chunk that ends the response is written to the
+    // client: close only after that write, or the statement's last packets are lost (write after end)
+    if (idle && this.#env.isDraining()) {
+      queueMicrotask(() => {
+        if (this.#isQuiet()) this.#close('shutdown');
+      });
+    }
   }
 
   #isQuiet(): boolean {

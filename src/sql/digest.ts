@@ -86,7 +86,7 @@ function literalGroupEnd(tokens: readonly Token[], i: number): number {
       case 'op':
         // `...` from an earlier digest; `+`/`-` only as signs of a following number
         if (t.value === '...') break;
-        if ((t.value === '-' || t.value === '+') && isLiteral(tokens[j + 1] ?? t) && !endsOperand(tokens[j - 1])) {
+        if ((t.value === '-' || t.value === '+') && !endsOperand(tokens[j - 1])) {
           break;
         }
         return -1;
@@ -198,7 +198,7 @@ export function digestTokens(tokens: readonly Token[]): string {
           let j = i;
           while (tokens[j]?.type === 'op' && (tokens[j]?.value === '-' || tokens[j]?.value === '+')) j++;
           const lit = tokens[j];
-          if (lit !== undefined && (isLiteral(lit) && lit.type !== 'string')) {
+          if (lit !== undefined && (isLiteral(lit) || isNullLiteral(tokens, j))) {
             i = j - 1;
             continue;
           }

@@ -299,10 +299,13 @@ export function tokenize(sql: string): Token[] {
         break;
     }
     let len = 1;
-    for (const op of MULTI_OPS) {
-      if (sql.startsWith(op, i)) {
-        len = op.length;
-        break;
+    // < > ! & | : - . start every multi-character operator
+    if (c === 60 || c === 62 || c === 33 || c === 38 || c === 124 || c === 58 || c === 45 || c === 46) {
+      for (const op of MULTI_OPS) {
+        if (sql.startsWith(op, i)) {
+          len = op.length;
+          break;
+        }
       }
     }
     if (len === 1 && c === 46) {

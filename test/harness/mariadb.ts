@@ -4,11 +4,12 @@
 // 'exit' SIGKILLs live process groups, and a detached shell watchdog holding a pipe to this process
 // kills them and removes the dir if this process dies any other way (even SIGKILL).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, writeFile, readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runMariaDbCli } from './cli.ts';
 
 export const MARIADBD = '/usr/sbin/mariadbd';
@@ -370,29 +371,82 @@ function baseTmp(): string {
   return t.length > 60 ? '/tmp' : t;
 }
 
+/** Runs mariadb-install-db into `<dir>/data` (users etc. from `--extra-file`); `dir` must have a `tmp/`. */
+async function installDatadir(dir: string, opts: MariaDbOptions): Promise<void> {
+  const extra = join(dir, 'init.sql');
+  await writeFile(extra, initSql(opts));
+  const installArgs = [
+    '--no-defaults',
+    '--auth-root-authentication-method=socket',
+    `--datadir=${join(dir, 'data')}`,
+    '--skip-test-db',
+    `--extra-file=${extra}`,
+    // own tmpdir: concurrent bootstraps sharing /tmp clash on their temporary table names
+    `--tmpdir=${join(dir, 'tmp')}`,
+    ...storageArgs(opts.tune === true),
+  ];
+  if (process.getuid?.() === 0) installArgs.push('--user=root');
+  const inst = await runInGroup(dir, MARIADB_INSTALL_DB, installArgs, 120_000);
+  if (inst.code !== 0) throw new Error(`mariadb-install-db failed (${inst.code}):\n${inst.output.slice(-4000)}`);
+}
+
+function initSql(opts: MariaDbOptions): string {
+  return [`INSTALL SONAME 'auth_ed25519';`, 'CREATE DATABASE testdb;', opts.users === false ? '' : userSql()].join('\n');
+}
+
+/**
+ * A freshly installed datadir is the same bytes every time, and bootstrapping costs ~0.5 s of CPU
+ * per test file (several seconds when test files start servers concurrently). So the first start on
+ * a machine installs into a shared template dir, published with an atomic rename (concurrent
+ * builders: one wins, the others drop theirs); later starts copy it (~26 MB). Keyed by the server
+ * binary and the install options. SLUICE_MARIADB_NO_TEMPLATE=1 turns it off.
+ */
+async function templateDatadir(opts: MariaDbOptions): Promise<string | null> {
+  if (opts.tune === true || process.env['SLUICE_MARIADB_NO_TEMPLATE'] === '1') return null;
+  const bin = await stat(MARIADBD);
+  const key = createHash('sha256')
+    .update(JSON.stringify([bin.size, bin.mtimeMs, storageArgs(false), initSql(opts), TEMPLATE_FORMAT]))
+    .digest('hex')
+    .substring(0, 16);
+  const uid = process.getuid?.() ?? 0;
+  const final = join(baseTmp(), `sluice-mdb-template-${uid}-${key}`);
+  if (existsSync(join(final, 'ok'))) return join(final, 'data');
+  const build = await mkdtemp(join(baseTmp(), 'sluice-mdb-tplbuild-'));
+  const watchdog = startWatchdog(build);
+  try {
+    await mkdir(join(build, 'tmp'));
+    await installDatadir(build, opts);
+    await writeFile(join(build, 'ok'), new Date().toISOString());
+    await rm(join(build, 'tmp'), { recursive: true, force: true });
+    await rm(join(build, '.pgids'), { force: true });
+    try {
+      await rename(build, final);
+    } catch {
+      // another process published it first
+    }
+  } finally {
+    watchdog.kill('SIGKILL');
+    await rm(build, { recursive: true, force: true });
+  }
+  return existsSync(join(final, 'ok')) ? join(final, 'data') : null;
+}
+
+const TEMPLATE_FORMAT = 1;
+
 export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbServer> {
+  const template = await templateDatadir(opts);
   const dir = await mkdtemp(join(baseTmp(), 'sluice-mdb-'));
   const watchdog = startWatchdog(dir);
   try {
-    // own tmpdir: concurrent bootstraps sharing /tmp clash on their temporary table names
     await mkdir(join(dir, 'tmp'));
-    const extra = join(dir, 'init.sql');
-    await writeFile(
-      extra,
-      [`INSTALL SONAME 'auth_ed25519';`, 'CREATE DATABASE testdb;', opts.users === false ? '' : userSql()].join('\n'),
-    );
-    const installArgs = [
-      '--no-defaults',
-      '--auth-root-authentication-method=socket',
-      `--datadir=${join(dir, 'data')}`,
-      '--skip-test-db',
-      `--extra-file=${extra}`,
-      `--tmpdir=${join(dir, 'tmp')}`,
-      ...storageArgs(opts.tune === true),
-    ];
-    if (process.getuid?.() === 0) installArgs.push('--user=root');
-    const inst = await runInGroup(dir, MARIADB_INSTALL_DB, installArgs, 120_000);
-    if (inst.code !== 0) throw new Error(`mariadb-install-db failed (${inst.code}):\n${inst.output.slice(-4000)}`);
+    let fromTemplate = false;
+    if (template !== null) {
+      // cp(1) is several times faster than fs.cp for these few large files
+      const r = await runInGroup(dir, '/bin/cp', ['-a', template, join(dir, 'data')], 60_000);
+      if (r.code === 0) fromTemplate = true;
+      else await rm(join(dir, 'data'), { recursive: true, force: true });
+    }
+    if (!fromTemplate) await installDatadir(dir, opts);
 
     // freePort() closes its probe socket before mariadbd binds, so a concurrent test may win the port:
     // retry with a fresh port when the bind fails.
@@ -403,7 +457,13 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
         return server;
       } catch (e) {
         const bindFailed = e instanceof MariaDbStartError && /Address already in use|Can't start server: Bind/i.test(e.log);
-        if (!bindFailed || attempt >= 4) throw e;
+        if (bindFailed && attempt < 4) continue;
+        if (!fromTemplate) throw e;
+        // a damaged template (e.g. a tmp cleaner removed files): drop it, install fresh, try again
+        fromTemplate = false;
+        await rm(dirname(template ?? dir), { recursive: true, force: true });
+        await rm(join(dir, 'data'), { recursive: true, force: true });
+        await installDatadir(dir, opts);
       }
     }
   } catch (e) {

@@ -1,0 +1,204 @@
+// ResultTracker, fed through two PacketWalkers like the session does, with byte conversations built from
+// the protocol encoders and the captures of PROTOCOL-NOTES A1.3/A3: where every response ends, what is
+// reported per statement, and that cutting the bytes at any boundary changes nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bigRowScripts, byteByByte, err, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
+
+type Row = [cmd: string, index: number, rows: number, affected: number, err: number | null];
+
+/** Expected statements per conversation (name without the EOF / DEPRECATE_EOF tag). */
+const EXPECTED: Record<string, Row[]> = {
+  OK: [['COM_QUERY', 0, 0, 3, null]],
+  ERR: [['COM_QUERY', 0, 0, 0, 1146]],
+  'text result set': [['COM_QUERY', 0, 3, 0, null]],
+  'empty result set': [['COM_QUERY', 0, 0, 0, null]],
+  'multi-results SELECT 1; SELECT 2; DO 1': [
+    ['COM_QUERY', 0, 1, 0, null],
+    ['COM_QUERY', 1, 1, 0, null],
+    ['COM_QUERY', 2, 0, 0, null],
+  ],
+  'multi-statement with an error in the middle': [
+    ['COM_QUERY', 0, 0, 2, null],
+    ['COM_QUERY', 1, 2, 0, null],
+    ['COM_QUERY', 2, 0, 0, 1146],
+    ['COM_QUERY', 0, 1, 0, null],
+  ],
+  'CALL with a result set and the trailing OK': [
+    ['COM_QUERY', 0, 3, 0, null],
+    ['COM_QUERY', 1, 0, 0, null],
+  ],
+  'COM_STMT_PREPARE with params and columns, then EXECUTE with binary rows, then CLOSE': [
+    ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_EXECUTE', 0, 3, 0, null],
+    ['COM_QUERY', 0, 1, 0, null],
+  ],
+  'COM_STMT_PREPARE params only / columns only / neither': [
+    ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_PREPARE', 0, 0, 0, 1054],
+    ['COM_STMT_EXECUTE', 0, 0, 0, null],
+  ],
+  'cursor EXECUTE + COM_STMT_FETCH': [
+    ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_EXECUTE', 0, 0, 0, null],
+    ['COM_STMT_FETCH', 0, 2, 0, null],
+    ['COM_STMT_FETCH', 0, 1, 0, null],
+    ['COM_STMT_FETCH', 0, 0, 0, 1243],
+  ],
+  'LOAD DATA LOCAL INFILE': [
+    ['COM_QUERY', 0, 0, 3, null],
+    ['COM_QUERY', 0, 1, 0, null],
+  ],
+  'LOAD DATA LOCAL refused by the client (empty packet at once) and by the server (4166)': [
+    ['COM_QUERY', 0, 0, 0, 2],
+    ['COM_QUERY', 0, 0, 0, 4166],
+  ],
+  'COM_STMT_SEND_LONG_DATA, COM_STMT_CLOSE have no response': [
+    ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_EXECUTE', 0, 0, 1, null],
+    ['COM_PING', 0, 0, 0, null],
+  ],
+  'progress reports': [['COM_QUERY', 0, 0, 5, null]],
+  'pipelined commands answered in one write': [
+    ['COM_QUERY', 0, 1, 0, null],
+    ['COM_QUERY', 0, 0, 4, null],
+    ['COM_QUERY', 0, 0, 0, 1054],
+    ['COM_PING', 0, 0, 0, null],
+  ],
+  'COM_CHANGE_USER native, ed25519, wrong password': [
+    ['COM_CHANGE_USER', 0, 0, 0, null],
+    ['COM_CHANGE_USER', 0, 0, 0, null],
+    ['COM_CHANGE_USER', 0, 0, 0, 1045],
+  ],
+  'COM_CHANGE_USER with AuthMoreData fast-auth-success': [
+    ['COM_CHANGE_USER', 0, 0, 0, null],
+    ['COM_QUERY', 0, 1, 0, null],
+  ],
+  'simple commands (INIT_DB, PING, STATISTICS, SET_OPTION, RESET_CONNECTION, FIELD_LIST, QUIT)': [
+    ['COM_INIT_DB', 0, 0, 0, null],
+    ['COM_STATISTICS', 0, 0, 0, null],
+    ['COM_SET_OPTION', 0, 0, 0, null],
+    ['COM_FIELD_LIST', 0, 2, 0, null],
+    ['COM_RESET_CONNECTION', 0, 0, 0, null],
+  ],
+  'rows of 16 MiB and more': [
+    ['COM_QUERY', 0, 3, 0, null],
+    ['COM_QUERY', 0, 1, 0, null],
+  ],
+  'client packet of 17 MiB': [
+    ['COM_QUERY', 0, 0, 1, null],
+    ['COM_QUERY', 0, 1, 0, null],
+  ],
+};
+
+function expectedOf(script: Script): Row[] {
+  const key = script.name.replace(/^(EOF|DEPRECATE_EOF): /, '');
+  const rows = EXPECTED[key];
+  assert.ok(rows !== undefined, `no expectation for ${script.name}`);
+  return rows;
+}
+
+function rowsOf(seen: Seen): Row[] {
+  return seen.statements.map((x) => [x.cmd, x.index, x.rows, x.affected, x.err]);
+}
+
+function serverBytes(script: Script): number {
+  return script.steps.filter((x) => x.from === 's').reduce((n, x) => n + x.bytes.length, 0);
+}
+
+function check(script: Script, chunker?: Chunker): Seen {
+  const seen = run(script, chunker);
+  assert.deepEqual(rowsOf(seen), expectedOf(script), script.name);
+  assert.equal(seen.inFlight.at(-1), 0, `${script.name}: a response did not end`);
+  // every server byte is accounted to exactly one statement
+  assert.equal(
+    seen.statements.reduce((n, x) => n + x.bytesOut, 0),
+    serverBytes(script),
+    `${script.name}: bytesOut`,
+  );
+  // every command got exactly one onCommandDone, in order
+  assert.deepEqual(
+    seen.done.map((d) => d.cmd),
+    seen.commands,
+    `${script.name}: commands done`,
+  );
+  return seen;
+}
+
+for (const script of smallScripts()) {
+  test(`${script.name}: whole writes`, () => {
+    check(script);
+  });
+  test(`${script.name}: one byte at a time`, () => {
+    check(script, byteByByte);
+  });
+  test(`${script.name}: every single cut of every step`, () => {
+    const base = rowsOf(run(script));
+    script.steps.forEach((step, i) => {
+      for (let k = 1; k < step.bytes.length; k++) {
+        const seen = run(script, (b, j) => (j === i ? [b.subarray(0, k), b.subarray(k)] : [b]));
+        assert.deepEqual(rowsOf(seen), base, `${script.name}: step ${i} cut at ${k}`);
+      }
+    });
+  });
+}
+
+for (const script of bigRowScripts()) {
+  test(`${script.name}`, () => {
+    check(script);
+    // cut around the packet headers of the continuation and at the 0xFE lenenc byte
+    for (const k of [1, 3, 4, 5, 0xffff, 0xffffff + 3, 0xffffff + 4, 0xffffff + 5, 0xffffff + 9]) {
+      check(script, (b) => (b.length > k ? [b.subarray(0, k), b.subarray(k)] : [b]));
+    }
+    check(script, (b) => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < b.length; i += 65_521) out.push(b.subarray(i, i + 65_521));
+      return out;
+    });
+  });
+}
+
+test('details: SQL, statement ids, sqlState, warnings and the idle flag are reported', () => {
+  const scripts = smallScripts();
+  const byName = (n: string) => scripts.find((x) => x.name === n)!;
+
+  const ps = run(byName('EOF: COM_STMT_PREPARE with params and columns, then EXECUTE with binary rows, then CLOSE'));
+  assert.equal(ps.statements[0]!.sql, 'SELECT id, name, d FROM t WHERE id > ?');
+  assert.equal(ps.statements[1]!.stmtId, 7);
+  assert.equal(ps.statements[1]!.sql, 'SELECT id, name, d FROM t WHERE id > ?', 'EXECUTE carries the prepared SQL');
+  assert.deepEqual(ps.commands, ['COM_STMT_PREPARE', 'COM_STMT_EXECUTE', 'COM_STMT_CLOSE', 'COM_QUERY']);
+
+  const ld = run(byName('EOF: COM_STMT_SEND_LONG_DATA, COM_STMT_CLOSE have no response'));
+  assert.equal(ld.statements[1]!.stmtId, 4, 'stmt id 0xFFFFFFFF = the last prepared one (A3.7)');
+
+  const ok = run(byName('DEPRECATE_EOF: OK'));
+  assert.equal(ok.statements[0]!.warnings, 1);
+  const e = run(byName('EOF: ERR'));
+  assert.equal(e.statements[0]!.sqlState, '42S02');
+
+  const pipe = run(byName('EOF: pipelined commands answered in one write'));
+  assert.deepEqual(pipe.inFlight, [4, 0]);
+  assert.deepEqual(
+    pipe.done.map((d) => d.idle),
+    [false, false, false, true],
+  );
+
+  const infile = run(byName('EOF: LOAD DATA LOCAL INFILE'));
+  assert.deepEqual(infile.streaming.slice(0, 4), [false, true, true, false], 'the client streams between 0xFB and the empty packet');
+  assert.deepEqual(infile.commands, ['COM_QUERY', 'COM_QUERY'], 'file packets that look like commands are not commands');
+
+  const cu = run(byName('EOF: COM_CHANGE_USER native, ed25519, wrong password'));
+  assert.deepEqual(cu.commands, ['COM_CHANGE_USER', 'COM_CHANGE_USER', 'COM_CHANGE_USER'], 'auth answers are not commands');
+});
+
+test('an unsolicited ERR while idle (server closing the connection) is ignored', () => {
+  const seen = run({
+    name: 'unsolicited',
+    caps: 0,
+    steps: [s(0, err(4031, 'HY000', 'The client was disconnected by the server because of inactivity.'))],
+  });
+  assert.deepEqual(seen.statements, []);
+  assert.deepEqual(seen.inFlight, [0]);
+});
