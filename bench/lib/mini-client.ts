@@ -170,7 +170,7 @@ export async function connect(o: ClientOpts): Promise<Conn> {
     const head = Buffer.alloc(32);
     let seq = g.seq + 1;
     if (o.ssl) {
-      if ((serverCaps & CAP.SSL) === 0) throw new Error('server does not offer TLS');
+      if ((serverCaps & CAP.SSL) === 0) throw new Error('its greeting does not offer TLS (no CLIENT_SSL capability)');
       caps |= CAP.SSL;
       head.writeUInt32LE(caps >>> 0, 0);
       head.writeUInt32LE(1 << 24, 4);

@@ -6,6 +6,9 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, spawnChild, stopChild, waitPort } from './proc.ts';
 import type { Child } from './proc.ts';
+import { existsSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import mysql from 'mysql2/promise';
 import { connect, quit } from './mini-client.ts';
 
 export type PathName =
@@ -189,11 +192,41 @@ export async function startPath(name: PathName, ctx: Ctx): Promise<StartedPath> 
         cwd: ctx.tmp,
       });
       try {
-        return await started(name, c, port, ssl, ctx);
+        const sp = await started(name, c, port, ssl, ctx);
+        try {
+          await verifyFeature(name, sp, ctx);
+        } catch (e) {
+          await sp.stop();
+          throw e;
+        }
+        return sp;
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         throw new Error(`not available yet: ${msg.slice(0, 300)}`, { cause: e });
       }
     }
+  }
+}
+
+async function cellC(port: number, ctx: Ctx): Promise<string> {
+  const c = await mysql.createConnection({ host: '127.0.0.1', port, ...ctx.creds, database: ctx.creds.db, connectTimeout: 10000 });
+  try {
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT c FROM sbtest1 WHERE id = 1');
+    return String(rows[0]?.['c'] ?? '');
+  } finally {
+    await c.end();
+  }
+}
+
+/** A variant that starts but does not do its feature would measure plain Sluice: refuse it. */
+async function verifyFeature(name: PathName, sp: StartedPath, ctx: Ctx): Promise<void> {
+  if (name === 'sluice-mask-all') {
+    const [direct, masked] = [await cellC(ctx.db.port, ctx), await cellC(sp.port, ctx)];
+    if (direct === masked) throw new Error('not available yet: the masking rule left sbtest*.c unmasked');
+  } else if (name === 'sluice-audit') {
+    await cellC(sp.port, ctx);
+    const f = join(ctx.tmp, 'audit', 'sluice.jsonl');
+    for (let i = 0; i < 30 && !(existsSync(f) && statSync(f).size > 0); i++) await sleep(100);
+    if (!(existsSync(f) && statSync(f).size > 0)) throw new Error('not available yet: the audit file sink wrote nothing');
   }
 }

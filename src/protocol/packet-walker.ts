@@ -44,9 +44,15 @@ export class PacketWalker {
     return this.#seq;
   }
 
-  /** True when the stream sits exactly on a packet boundary (nothing of a packet half-read). */
+  /**
+   * True when the stream sits exactly between two logical packets: nothing of a packet half-read, and the
+   * last packet was not 0xFFFFFF bytes long. After a 0xFFFFFF packet the next one is its continuation
+   * (16 MiB and more), whose first payload byte is data, not a command or a response header: a chunk that
+   * starts there must not be taken for a new command (e.g. 0x11 COM_CHANGE_USER, which the session
+   * rewrites), and an ERR of our own written there would be read by the peer as the continuation.
+   */
   atBoundary(): boolean {
-    return this.#hdrHave === 0 && this.#bodyLeft === 0 && this.#headWant === 0;
+    return this.#hdrHave === 0 && this.#bodyLeft === 0 && this.#headWant === 0 && !this.#prevWasMax;
   }
 
   // hot path

@@ -204,7 +204,9 @@ export class ResultTracker {
         return this.#onPrepareDefs(f, phase);
       case 'fieldList':
         if (first === 0xff) return this.#onErr(f, buf, off, head);
-        if (first === 0xfe && length < 9) return this.#endStatement(f, head >= 5 ? buf.readUInt16LE(off + 3) : 0, 0, 0, 0, null);
+        // the terminator is an EOF, or under DEPRECATE_EOF an OK with header 0xFE (MariaDB net_send_eof),
+        // which is 9 bytes or more when it carries info / session state: the same rule as for rows
+        if (first === 0xfe && (length < 9 || (this.#deprecateEof && length < 0xffffff))) return this.#onTerminator(f, length, buf, off, head);
         f.rows++;
         return;
       case 'authExchange':
@@ -352,6 +354,7 @@ function initialPhase(code: number): Phase {
     case Command.COM_STMT_EXECUTE:
     case Command.COM_STMT_PREPARE:
     case Command.COM_STMT_BULK_EXECUTE:
+    case Command.COM_PROCESS_INFO: // deprecated, but MariaDB still answers it with a text result set
       return { kind: 'first' };
     case Command.COM_STMT_FETCH:
       return { kind: 'rows', binary: true };

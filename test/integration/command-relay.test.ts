@@ -439,6 +439,39 @@ test('a client killed mid-result while 50 other connections keep running queries
   await fresh.end();
 });
 
+// A COM_STMT_SEND_LONG_DATA of 16 MiB and more, written the way libmariadb writes it (one write per physical
+// packet), whose continuation packet happens to begin with byte 0x11 and to parse as a COM_CHANGE_USER: the
+// continuation is data, and must reach the server byte for byte (no response to SEND_LONG_DATA, so nothing
+// is in flight when it arrives).
+test('a ≥ 16 MiB COM_STMT_SEND_LONG_DATA whose continuation looks like COM_CHANGE_USER is relayed unchanged', async () => {
+  await db.sql('CREATE TABLE testdb.ld (b LONGBLOB) ENGINE=MyISAM');
+  const c = await my(sluice.port);
+  try {
+    const stmt = await c.prepare('INSERT INTO ld VALUES (?)');
+    const id = (stmt as unknown as { statement: { id: number } }).statement.id;
+    const head = Buffer.alloc(7);
+    head.writeUInt8(0x18, 0); // COM_STMT_SEND_LONG_DATA, stmt id, param 0
+    head.writeUInt32LE(id, 1);
+    head.writeUInt16LE(0, 5);
+    const first = Buffer.concat([head, randomBytes(0xffffff - head.length)]);
+    const cont = Buffer.concat([Buffer.from([0x11]), Buffer.from('nat\0\0testdb\0'), Buffer.from([0x2d, 0x00]), Buffer.from('mysql_native_password\0')]);
+    const sock = c.connection.stream;
+    const write = (b: Buffer) => new Promise<void>((resolve, reject) => sock.write(b, (e) => (e ? reject(e) : resolve())));
+    const hdr = (len: number, seq: number) => Buffer.from([len & 0xff, (len >> 8) & 0xff, len >> 16, seq]);
+    await write(Buffer.concat([hdr(first.length, 0), first]));
+    await new Promise((r) => setTimeout(r, 300)); // let Sluice read up to the packet boundary
+    await write(Buffer.concat([hdr(cont.length, 1), cont]));
+    await stmt.execute(['']);
+    const [[row]] = (await c.query('SELECT LENGTH(b) AS n, MD5(b) AS h FROM ld')) as unknown as [[{ n: number; h: string }]];
+    const all = Buffer.concat([first.subarray(head.length), cont]);
+    assert.equal(row.n, all.length);
+    assert.equal(row.h, (await import('node:crypto')).createHash('md5').update(all).digest('hex'));
+    await stmt.close();
+  } finally {
+    await c.end();
+  }
+});
+
 test('hook reports: rows, affectedRows, error code and index per statement', async () => {
   await db.sql('CREATE TABLE testdb.hk (id INT PRIMARY KEY, v INT) ENGINE=InnoDB');
   const c = await my(hooked.port, { multipleStatements: true });

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import mysqlCb from 'mysql2';
+import { createServer, type AddressInfo } from 'node:net';
 import { startMariaDb, freePort, USERS, type MariaDbServer } from '../harness/mariadb.ts';
 import { startTestSluice } from '../harness/sluice.ts';
 import { RawClient, handshakeResponse, nativeScramble } from '../harness/raw-client.ts';
@@ -229,6 +230,22 @@ test('backend down at connect time, forced auth switch path → ERR 1429 after t
       return true;
     },
   );
+});
+
+test('a backend that accepts but never greets → ERR 1158 08S01 after limits.handshake_timeout, never a hang', async () => {
+  const silent = createServer((sock) => sock.on('error', () => {}));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  try {
+    const s = await another((silent.address() as AddressInfo).port, { limits: { handshake_timeout: '300ms' } });
+    const c = await RawClient.open(s.port);
+    const err = await c.expectErr(3000);
+    assert.equal(err.code, 1158);
+    assert.equal(err.sqlState, '08S01');
+    await c.expectClose();
+    await waitFor(() => s.gateway.openConnections === 0, 2000, 'session released');
+  } finally {
+    silent.close();
+  }
 });
 
 test('the backend killed during a statement → the client gets ERR 1158 08S01, never a hang', async () => {

@@ -74,6 +74,6 @@ test('continuation packets (≥ 0xFFFFFF) reassemble under any chunking', () => 
         check(feed(stream, cuts), msgs);
       },
     ),
-    { numRuns: 12 },
+    { numRuns: 8 },
   );
 });

@@ -398,7 +398,7 @@ export function smallScripts(): Script[] {
         ],
       },
       {
-        name: `${tag}: simple commands (INIT_DB, PING, STATISTICS, SET_OPTION, RESET_CONNECTION, FIELD_LIST, QUIT)`,
+        name: `${tag}: simple commands (INIT_DB, STATISTICS, SET_OPTION, FIELD_LIST, PROCESS_INFO, RESET_CONNECTION, QUIT)`,
         caps,
         steps: [
           c(Buffer.concat([Buffer.from([Command.COM_INIT_DB]), Buffer.from('testdb')])),
@@ -408,7 +408,11 @@ export function smallScripts(): Script[] {
           c(Buffer.from([Command.COM_SET_OPTION, 0, 0])),
           s(1, eof()),
           c(Buffer.concat([Buffer.from([Command.COM_FIELD_LIST]), Buffer.from('t\0')])),
-          s(1, colDef('a'), colDef('b'), eof()),
+          // MariaDB's net_send_eof(): a 0xFE-OK under DEPRECATE_EOF, here one of 9+ bytes (with info)
+          s(1, colDef('a'), colDef('b'), caps === CAPS_EOF ? eof() : ok(caps, { header: 0xfe, info: 'fields' })),
+          // COM_PROCESS_INFO (deprecated, still served) answers with a text result set
+          c(encodeSimpleCommand(Command.COM_PROCESS_INFO)),
+          s(1, ...rs([colDef('Id'), colDef('User')], [encodeTextRow(['5', 'nat']), encodeTextRow(['6', 'ed'])])),
           c(encodeSimpleCommand(Command.COM_RESET_CONNECTION)),
           s(1, ok(caps)),
           c(encodeSimpleCommand(Command.COM_QUIT)),

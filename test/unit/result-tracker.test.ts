@@ -3,6 +3,8 @@
 // reported per statement, and that cutting the bytes at any boundary changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PacketWalker } from '../../src/protocol/packet-walker.ts';
+import { encodePacket } from '../../src/protocol/packet.ts';
 import { bigRowScripts, byteByByte, err, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
 
 type Row = [cmd: string, index: number, rows: number, affected: number, err: number | null];
@@ -76,11 +78,12 @@ const EXPECTED: Record<string, Row[]> = {
     ['COM_CHANGE_USER', 0, 0, 0, null],
     ['COM_QUERY', 0, 1, 0, null],
   ],
-  'simple commands (INIT_DB, PING, STATISTICS, SET_OPTION, RESET_CONNECTION, FIELD_LIST, QUIT)': [
+  'simple commands (INIT_DB, STATISTICS, SET_OPTION, FIELD_LIST, PROCESS_INFO, RESET_CONNECTION, QUIT)': [
     ['COM_INIT_DB', 0, 0, 0, null],
     ['COM_STATISTICS', 0, 0, 0, null],
     ['COM_SET_OPTION', 0, 0, 0, null],
     ['COM_FIELD_LIST', 0, 2, 0, null],
+    ['COM_PROCESS_INFO', 0, 2, 0, null],
     ['COM_RESET_CONNECTION', 0, 0, 0, null],
   ],
   'rows of 16 MiB and more': [
@@ -201,4 +204,24 @@ test('an unsolicited ERR while idle (server closing the connection) is ignored',
   });
   assert.deepEqual(seen.statements, []);
   assert.deepEqual(seen.inFlight, [0]);
+});
+
+test('PacketWalker.atBoundary is false between a 0xFFFFFF packet and its continuation', () => {
+  const heads: Array<[number, boolean]> = [];
+  const w = new PacketWalker({ onPacket: (_seq, len, _buf, _off, _head, cont) => heads.push([len, cont]) }, { headLimit: 16, maxPacket: 1 << 30 });
+  const logical = encodePacket(Buffer.alloc(0xffffff + 3, 0x11), 0); // 0xFFFFFF packet + 3-byte continuation
+  const split = 4 + 0xffffff;
+  w.walk(logical.subarray(0, split));
+  assert.equal(w.atBoundary(), false, 'the continuation is still to come: its first byte (0x11) is data');
+  w.walk(logical.subarray(split));
+  assert.equal(w.atBoundary(), true);
+  assert.deepEqual(heads, [
+    [0xffffff, false],
+    [3, true],
+  ]);
+  // exact multiple: the empty continuation packet ends the logical packet
+  w.walk(encodePacket(Buffer.alloc(0xffffff, 0x03), 0).subarray(0, split));
+  assert.equal(w.atBoundary(), false);
+  w.walk(Buffer.from([0, 0, 0, 1]));
+  assert.equal(w.atBoundary(), true);
 });
