@@ -15,6 +15,8 @@ import type { SessionInfo } from './session/session.ts';
 import { auditHooks } from './session/audit-hooks.ts';
 import { createAuditor, type Auditor } from './audit/auditor.ts';
 import { AnalysisCache } from './sql/cache.ts';
+import { DigestStats } from './audit/digest-stats.ts';
+import { digestRoutes } from './admin/routes/digests.ts';
 
 export interface StartOptions {
   logger?: Logger;
@@ -71,7 +73,8 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
   const startedAt = Date.now();
   const auditor: Auditor | null =
     config.audit.sinks.length > 0 ? createAuditor(config.audit, { registry, logger: log.child({ component: 'audit' }) }) : null;
-  const hooks = [metricsHooks(), ...(auditor !== null ? [auditHooks(auditor, new AnalysisCache())] : []), ...(opts.hooks ?? [])];
+  const stats = new DigestStats({ registry });
+  const hooks = [metricsHooks(), auditHooks(auditor, stats, new AnalysisCache()), ...(opts.hooks ?? [])];
   const gateway = new Gateway({
     config,
     hooks: combineHooks(hooks),
@@ -95,6 +98,7 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
       }),
       connections: () => gateway.sessions().map(toConnectionInfo),
     });
+    void admin.register(digestRoutes, { digests: (limit) => stats.top(limit) });
     const [host, port] = splitHostPort(config.admin.address);
     adminUrl = await admin.listen({ host, port });
     log.info({ address: adminUrl }, 'admin API listening');
@@ -117,6 +121,7 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
       await gateway.shutdown(timeoutMs);
       await admin?.close();
       await auditor?.close({ timeoutMs: timeoutMs ?? config.shutdown_timeout });
+      stats.close();
       log.info('stopped');
       log.flush?.();
     },

@@ -202,14 +202,15 @@ export async function startPath(name: PathName, ctx: Ctx): Promise<StartedPath> 
         return sp;
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        throw new Error(`not available yet: ${msg.slice(0, 300)}`, { cause: e });
+        throw new Error(msg.startsWith('not available yet') ? msg : `not available yet: ${msg.slice(0, 300)}`, { cause: e });
       }
     }
   }
 }
 
 async function cellC(port: number, ctx: Ctx): Promise<string> {
-  const c = await mysql.createConnection({ host: '127.0.0.1', port, ...ctx.creds, database: ctx.creds.db, connectTimeout: 10000 });
+  const { user, password, db: database } = ctx.creds;
+  const c = await mysql.createConnection({ host: '127.0.0.1', port, user, password, database, connectTimeout: 10000 });
   try {
     const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT c FROM sbtest1 WHERE id = 1');
     return String(rows[0]?.['c'] ?? '');

@@ -1,8 +1,10 @@
 // Session hooks that turn what the ResultTracker reports into audit events (DESIGN §5.5): one query event
 // per statement (each statement of a multi-statement gets its own SQL), with digest and tables from the
 // per-digest AnalysisCache of src/sql, so the SQL parser only runs on a digest's first sighting.
-// When the audit queue is full and `when_full: block`, the returned promise pauses the client's reads.
+// The same per-statement analysis feeds the digest statistics. When the audit queue is full and
+// `when_full: block`, the returned promise pauses the client's reads.
 import type { Auditor } from '../audit/auditor.ts';
+import type { DigestStats } from '../audit/digest-stats.ts';
 import { auditTimestamp, type ClientFacts } from '../audit/events.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
 import { splitStatements } from '../sql/digest.ts';
@@ -11,9 +13,10 @@ import type { CommandStart } from './result-tracker.ts';
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
-export function auditHooks(auditor: Auditor, cache: AnalysisCache): SessionHooks {
+export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, cache: AnalysisCache): SessionHooks {
   const client = (s: SessionFacts): ClientFacts => ({ addr: s.clientAddress, tls: s.clientTls ?? null });
-  const wantQuery = auditor.wants('query');
+  const wants = (k: Parameters<Auditor['wants']>[0]): boolean => auditor !== null && auditor.wants(k);
+  const wantQuery = wants('query');
   // per command: the statements of a multi-statement, split once on its second result
   let split: { cmd: CommandStart; parts: string[] } | null = null;
   const statementSql = (cmd: CommandStart, index: number): string => {
@@ -23,12 +26,12 @@ export function auditHooks(auditor: Auditor, cache: AnalysisCache): SessionHooks
     return split.parts[index] ?? sql;
   };
   const hooks: SessionHooks = {
-    wantsSql: wantQuery,
+    wantsSql: wantQuery || stats !== null,
     onConnect(s) {
-      if (auditor.wants('connect')) return settle(auditor.emit({ ts: auditTimestamp(), event: 'connect', conn: s.conn, client: client(s), listener: s.listener }));
+      if (auditor !== null && wants('connect')) return settle(auditor.emit({ ts: auditTimestamp(), event: 'connect', conn: s.conn, client: client(s), listener: s.listener }));
     },
     onAuth(s, o) {
-      if (!auditor.wants('auth')) return;
+      if (auditor === null || !wants('auth')) return;
       return settle(
         auditor.emit({
           ts: auditTimestamp(),
@@ -45,10 +48,14 @@ export function auditHooks(auditor: Auditor, cache: AnalysisCache): SessionHooks
       );
     },
     onStatement(s, r) {
-      if (!wantQuery) return;
       const cmd = r.command;
       const sql = statementSql(cmd, r.index);
       const a = sql === '' ? null : cache.analyzeCached(sql);
+      const tables = a === null ? EMPTY : a.analysis.tables.map((t) => ({ schema: t.schema ?? s.schema, table: t.table, op: t.op }));
+      if (stats !== null && a !== null) {
+        stats.record({ digest: a.digest, hash: a.hash, user: s.user ?? '', tables, durationNs: r.durationNs, rows: r.rows, error: r.error !== null });
+      }
+      if (auditor === null || !wantQuery) return;
       return settle(
         auditor.emit({
           ts: auditTimestamp(),
@@ -64,7 +71,7 @@ export function auditHooks(auditor: Auditor, cache: AnalysisCache): SessionHooks
           ...(cmd.sqlTruncated ? { sql_truncated: true as const } : {}),
           ...(r.index > 0 || sql !== (cmd.sql ?? '') ? { statement_index: r.index } : {}),
           digest: a?.digest ?? '',
-          tables: a === null ? EMPTY : a.analysis.tables.map((t) => ({ schema: t.schema ?? s.schema, table: t.table, op: t.op })),
+          tables,
           duration_us: Number(r.durationNs / 1000n),
           rows: r.rows,
           affected: r.affectedRows,
@@ -75,7 +82,7 @@ export function auditHooks(auditor: Auditor, cache: AnalysisCache): SessionHooks
       );
     },
     onDisconnect(s, t) {
-      if (!auditor.wants('disconnect')) return;
+      if (auditor === null || !wants('disconnect')) return;
       return settle(
         auditor.emit({
           ts: auditTimestamp(),

@@ -115,7 +115,7 @@ export function ok(caps: number, o: { affected?: number; insertId?: number; stat
   );
 }
 export const err = (code: number, sqlState: string, message: string): Buffer => encodeErr({ code, sqlState, message });
-export const eof = (status = ServerStatus.AUTOCOMMIT, warnings = 0): Buffer => encodeEof({ statusFlags: status, warnings });
+export const eof = (status: number = ServerStatus.AUTOCOMMIT, warnings = 0): Buffer => encodeEof({ statusFlags: status, warnings });
 
 export function colDef(name: string, type: number = ColumnType.VAR_STRING): Buffer {
   return encodeColumnDefinition41({
@@ -135,7 +135,7 @@ export function colDef(name: string, type: number = ColumnType.VAR_STRING): Buff
 }
 
 /** Payloads of one result set: column count, definitions, [EOF], rows, terminator (EOF or 0xFE-OK). */
-export function resultSet(caps: number, columns: Buffer[], rows: Buffer[], status = ServerStatus.AUTOCOMMIT, warnings = 0): Buffer[] {
+export function resultSet(caps: number, columns: Buffer[], rows: Buffer[], status: number = ServerStatus.AUTOCOMMIT, warnings = 0): Buffer[] {
   const dep = (caps & Capability.DEPRECATE_EOF) !== 0;
   const out = [encodeColumnCount({ count: columns.length, metadataFollows: true }), ...columns];
   if (!dep) out.push(eof(status));

@@ -1,0 +1,171 @@
+// DigestStats: statement statistics in the manner of pt-query-digest, kept in bounded memory.
+// Per digest: calls, total/max time, rows, errors, first/last seen — for at most `maxDigests` digests
+// (when full, the digest with the least total time is evicted: the top by total time is what matters).
+// Prometheus series exist only for the current top N digests (bounded cardinality; re-ranked every
+// `rerankMs`), per user and per table/operation (each capped, overflow under the label "other").
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface StatementSample {
+  readonly digest: string;
+  readonly hash: string;
+  readonly user: string;
+  readonly tables: ReadonlyArray<{ readonly schema: string | null; readonly table: string; readonly op: string }>;
+  readonly durationNs: bigint;
+  readonly rows: number;
+  readonly error: boolean;
+}
+
+export interface DigestRow {
+  hash: string;
+  digest: string;
+  calls: number;
+  total_ms: number;
+  avg_ms: number;
+  max_ms: number;
+  rows: number;
+  errors: number;
+  first_seen: string;
+  last_seen: string;
+}
+
+interface Entry {
+  hash: string;
+  digest: string;
+  calls: number;
+  totalNs: bigint;
+  maxNs: bigint;
+  rows: number;
+  errors: number;
+  first: number;
+  last: number;
+}
+
+export interface DigestStatsOptions {
+  registry: Registry;
+  /** digests remembered (default 5,000) */
+  maxDigests?: number;
+  /** digests with their own Prometheus series (default 50) */
+  topN?: number;
+  /** distinct users / tables with their own series before "other" (default 200 / 500) */
+  maxUsers?: number;
+  maxTables?: number;
+  rerankMs?: number;
+}
+
+const BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+
+export class DigestStats {
+  readonly #entries = new Map<string, Entry>();
+  readonly #max: number;
+  readonly #topN: number;
+  #top = new Set<string>();
+  readonly #digestCalls: Counter<'digest'>;
+  readonly #digestTime: Histogram<'digest'>;
+  readonly #userCalls: Counter<'user'>;
+  readonly #userTime: Histogram<'user'>;
+  readonly #tableOps: Counter<'schema' | 'table' | 'op'>;
+  readonly #users = new Set<string>();
+  readonly #tables = new Set<string>();
+  readonly #maxUsers: number;
+  readonly #maxTables: number;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(opts: DigestStatsOptions) {
+    this.#max = opts.maxDigests ?? 5000;
+    this.#topN = opts.topN ?? 50;
+    this.#maxUsers = opts.maxUsers ?? 200;
+    this.#maxTables = opts.maxTables ?? 500;
+    const registers = [opts.registry];
+    this.#digestCalls = new Counter({ name: 'sluice_digest_statements_total', help: 'Statements per digest (top N digests by total time; label = digest hash)', labelNames: ['digest'], registers });
+    this.#digestTime = new Histogram({ name: 'sluice_digest_duration_seconds', help: 'Statement latency per digest (top N digests by total time)', labelNames: ['digest'], buckets: BUCKETS, registers });
+    this.#userCalls = new Counter({ name: 'sluice_user_statements_total', help: 'Statements per user', labelNames: ['user'], registers });
+    this.#userTime = new Histogram({ name: 'sluice_user_statement_duration_seconds', help: 'Statement latency per user', labelNames: ['user'], buckets: BUCKETS, registers });
+    this.#tableOps = new Counter({ name: 'sluice_table_operations_total', help: 'Statements per table and operation', labelNames: ['schema', 'table', 'op'], registers });
+    this.#timer = setInterval(() => this.#rerank(), opts.rerankMs ?? 10_000);
+    this.#timer.unref();
+  }
+
+  record(s: StatementSample): void {
+    const now = Date.now();
+    let e = this.#entries.get(s.hash);
+    if (e === undefined) {
+      if (this.#entries.size >= this.#max) this.#evict();
+      e = { hash: s.hash, digest: s.digest, calls: 0, totalNs: 0n, maxNs: 0n, rows: 0, errors: 0, first: now, last: now };
+      this.#entries.set(s.hash, e);
+      if (this.#top.size < this.#topN) this.#top.add(s.hash);
+    }
+    e.calls++;
+    e.totalNs += s.durationNs;
+    if (s.durationNs > e.maxNs) e.maxNs = s.durationNs;
+    e.rows += s.rows;
+    if (s.error) e.errors++;
+    e.last = now;
+    const seconds = Number(s.durationNs) / 1e9;
+    if (this.#top.has(s.hash)) {
+      this.#digestCalls.inc({ digest: s.hash });
+      this.#digestTime.observe({ digest: s.hash }, seconds);
+    }
+    const user = this.#capped(this.#users, s.user, this.#maxUsers);
+    this.#userCalls.inc({ user });
+    this.#userTime.observe({ user }, seconds);
+    for (const t of s.tables) {
+      const key = `${t.schema ?? ''}.${t.table}`;
+      const capped = this.#capped(this.#tables, key, this.#maxTables) === 'other';
+      this.#tableOps.inc(capped ? { schema: 'other', table: 'other', op: t.op } : { schema: t.schema ?? '', table: t.table, op: t.op });
+    }
+  }
+
+  /** Top digests by total time, like pt-query-digest's profile. */
+  top(limit = 20): DigestRow[] {
+    return [...this.#entries.values()]
+      .sort((a, b) => (b.totalNs > a.totalNs ? 1 : b.totalNs < a.totalNs ? -1 : 0))
+      .slice(0, limit)
+      .map((e) => ({
+        hash: e.hash,
+        digest: e.digest,
+        calls: e.calls,
+        total_ms: ms(e.totalNs),
+        avg_ms: ms(e.totalNs / BigInt(e.calls)),
+        max_ms: ms(e.maxNs),
+        rows: e.rows,
+        errors: e.errors,
+        first_seen: new Date(e.first).toISOString(),
+        last_seen: new Date(e.last).toISOString(),
+      }));
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  #capped(seen: Set<string>, v: string, max: number): string {
+    if (seen.has(v)) return v;
+    if (seen.size >= max) return 'other';
+    seen.add(v);
+    return v;
+  }
+
+  #evict(): void {
+    let victim: Entry | null = null;
+    for (const e of this.#entries.values()) if (victim === null || e.totalNs < victim.totalNs) victim = e;
+    if (victim === null) return;
+    this.#entries.delete(victim.hash);
+    if (this.#top.delete(victim.hash)) this.#removeSeries(victim.hash);
+  }
+
+  /** Re-ranks which digests own Prometheus series; series of digests that left the top N are removed. */
+  #rerank(): void {
+    const next = new Set(this.top(this.#topN).map((r) => r.hash));
+    for (const h of this.#top) if (!next.has(h)) this.#removeSeries(h);
+    this.#top = next;
+  }
+
+  #removeSeries(hash: string): void {
+    this.#digestCalls.remove({ digest: hash });
+    this.#digestTime.remove({ digest: hash });
+  }
+}
+
+function ms(ns: bigint): number {
+  return Number(ns / 1000n) / 1000;
+}
