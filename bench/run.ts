@@ -248,6 +248,22 @@ async function main(): Promise<void> {
       }
     }
 
+    // before streaming: a 1 GiB stream leaves garbage whose collection would mask the RSS delta
+    if (o.conns) {
+      for (const name of ['haproxy', 'sluice', 'sluice-tls', 'direct', 'direct-tls'] as const) {
+        const p = started.get(name);
+        if (!p) continue;
+        // direct: handshakes only (no relay whose RSS to measure; spares mariadbd N more threads)
+        const n = name.startsWith('direct') ? 0 : idleN;
+        const c = await idleAndHandshakes(p, creds, n, o.quick ? 2 : 5, o.quick ? 2000 : 6000);
+        conns.push(c);
+        log(
+          `conns ${name.padEnd(12)} held ${c.held}/${c.wanted}  ${c.rssPerConnKiB === null ? '-' : c.rssPerConnKiB.toFixed(1)} KiB/conn  ` +
+            `${Math.round(c.handshakesPerSec)} handshakes/s${c.error !== undefined ? `  (${c.error})` : ''}`,
+        );
+      }
+    }
+
     if (o.stream) {
       const engines = await db.sql("SELECT ENGINE FROM information_schema.ENGINES WHERE ENGINE = 'SEQUENCE' AND SUPPORT IN ('YES', 'DEFAULT')");
       if (!engines.includes('SEQUENCE')) {
@@ -266,21 +282,6 @@ async function main(): Promise<void> {
                 }`,
           );
         }
-      }
-    }
-
-    if (o.conns) {
-      for (const name of ['haproxy', 'sluice', 'sluice-tls', 'direct', 'direct-tls'] as const) {
-        const p = started.get(name);
-        if (!p) continue;
-        // direct: handshakes only (no relay whose RSS to measure; spares mariadbd N more threads)
-        const n = name.startsWith('direct') ? 0 : idleN;
-        const c = await idleAndHandshakes(p, creds, n, o.quick ? 2 : 5, o.quick ? 2000 : 6000);
-        conns.push(c);
-        log(
-          `conns ${name.padEnd(12)} held ${c.held}/${c.wanted}  ${c.rssPerConnKiB === null ? '-' : c.rssPerConnKiB.toFixed(1)} KiB/conn  ` +
-            `${Math.round(c.handshakesPerSec)} handshakes/s${c.error !== undefined ? `  (${c.error})` : ''}`,
-        );
       }
     }
 

@@ -69,3 +69,26 @@ export function handshakeCounter(outcome: HandshakeOutcome): Counter.Internal {
 export function bytesCounter(direction: ByteDirection): Counter.Internal {
   return metrics.bytesTotal.labels(direction);
 }
+
+const tlsHandshakes = new Counter({
+  name: 'sluice_tls_handshakes_total',
+  help: 'Completed TLS handshakes by leg (client|backend), protocol version and cipher',
+  labelNames: ['leg', 'version', 'cipher'] as const,
+  registers: [registry],
+});
+const tlsFailures = new Counter({
+  name: 'sluice_tls_failures_total',
+  help: 'Failed TLS handshakes by leg and reason (unknown CA, certificate has expired, hostname mismatch, …)',
+  labelNames: ['leg', 'reason'] as const,
+  registers: [registry],
+});
+
+export function tlsHandshake(leg: 'client' | 'backend', version: string, cipher: string): void {
+  tlsHandshakes.labels(leg, version, cipher).inc();
+}
+
+export function tlsFailure(leg: 'client' | 'backend', e: unknown): void {
+  const reason = (e as { reason?: unknown }).reason;
+  const text = typeof reason === 'string' ? reason : e instanceof Error ? e.message.replace(/^.*SSL connection error: /, '') : 'unknown';
+  tlsFailures.labels(leg, text.slice(0, 60)).inc();
+}

@@ -75,12 +75,15 @@ export class DigestStats {
     this.#topN = opts.topN ?? 50;
     this.#maxUsers = opts.maxUsers ?? 200;
     this.#maxTables = opts.maxTables ?? 500;
-    const registers = [opts.registry];
-    this.#digestCalls = new Counter({ name: 'sluice_digest_statements_total', help: 'Statements per digest (top N digests by total time; label = digest hash)', labelNames: ['digest'], registers });
-    this.#digestTime = new Histogram({ name: 'sluice_digest_duration_seconds', help: 'Statement latency per digest (top N digests by total time)', labelNames: ['digest'], buckets: BUCKETS, registers });
-    this.#userCalls = new Counter({ name: 'sluice_user_statements_total', help: 'Statements per user', labelNames: ['user'], registers });
-    this.#userTime = new Histogram({ name: 'sluice_user_statement_duration_seconds', help: 'Statement latency per user', labelNames: ['user'], buckets: BUCKETS, registers });
-    this.#tableOps = new Counter({ name: 'sluice_table_operations_total', help: 'Statements per table and operation', labelNames: ['schema', 'table', 'op'], registers });
+    // the registry is per process: a second instance (tests, reload) reuses the series
+    const reg = opts.registry;
+    const registers = [reg];
+    const once = <T>(name: string, make: () => T): T => (reg.getSingleMetric(name) as T | undefined) ?? make();
+    this.#digestCalls = once('sluice_digest_statements_total', () => new Counter({ name: 'sluice_digest_statements_total', help: 'Statements per digest (top N digests by total time; label = digest hash)', labelNames: ['digest'], registers }));
+    this.#digestTime = once('sluice_digest_duration_seconds', () => new Histogram({ name: 'sluice_digest_duration_seconds', help: 'Statement latency per digest (top N digests by total time)', labelNames: ['digest'], buckets: BUCKETS, registers }));
+    this.#userCalls = once('sluice_user_statements_total', () => new Counter({ name: 'sluice_user_statements_total', help: 'Statements per user', labelNames: ['user'], registers }));
+    this.#userTime = once('sluice_user_statement_duration_seconds', () => new Histogram({ name: 'sluice_user_statement_duration_seconds', help: 'Statement latency per user', labelNames: ['user'], buckets: BUCKETS, registers }));
+    this.#tableOps = once('sluice_table_operations_total', () => new Counter({ name: 'sluice_table_operations_total', help: 'Statements per table and operation', labelNames: ['schema', 'table', 'op'], registers }));
     this.#timer = setInterval(() => this.#rerank(), opts.rerankMs ?? 10_000);
     this.#timer.unref();
   }

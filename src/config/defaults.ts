@@ -18,6 +18,8 @@ export const DEFAULTS = {
   userTagSeparator: '.',
   healthCheckIntervalMs: 2_000, // 2 s
   healthCheckTimeoutMs: 1_000, // 1 s
+  healthCheckRise: 2, // good probes in a row that bring a down backend up
+  healthCheckFall: 3, // bad probes in a row that take an up backend down
   maskingOnBypass: 'reject',
   maskChar: '*',
   auditEvents: ['connect', 'auth', 'query', 'disconnect', 'admin'],

@@ -102,6 +102,8 @@ const routeSchema = z.strictObject({
 const healthCheckSchema = z.strictObject({
   interval: duration().prefault(`${DEFAULTS.healthCheckIntervalMs}ms`),
   timeout: duration().prefault(`${DEFAULTS.healthCheckTimeoutMs}ms`),
+  rise: z.number().int().min(1).max(100).default(DEFAULTS.healthCheckRise),
+  fall: z.number().int().min(1).max(100).default(DEFAULTS.healthCheckFall),
   user: nonEmpty().optional(),
   password_env: nonEmpty().optional(),
 });

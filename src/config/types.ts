@@ -94,6 +94,10 @@ export interface HealthCheckConfig {
   readonly interval: number;
   /** ms a probe may take. */
   readonly timeout: number;
+  /** Good probes in a row that bring a down backend up. */
+  readonly rise: number;
+  /** Bad probes in a row that take an up backend down. */
+  readonly fall: number;
   /** Account used to log in (absent: probes stop at the server greeting). */
   readonly user?: string | undefined;
   /** Name of the environment variable holding that account's password (the password itself never sits in the file). */

@@ -11,12 +11,12 @@ import { Capability, Command } from '../protocol/constants.ts';
 import { encodePacket } from '../protocol/packet.ts';
 import { encodeHandshakeV10, parseHandshakeV10, type HandshakeV10 } from '../protocol/handshake-v10.ts';
 import { encodeHandshakeResponse41, parseHandshakeResponse41, type HandshakeResponse41 } from '../protocol/handshake-response41.ts';
-import { isSSLRequest } from '../protocol/ssl-request.ts';
+import { encodeSSLRequest, isSSLRequest } from '../protocol/ssl-request.ts';
 import { parseErr } from '../protocol/err.ts';
 import { encodeComChangeUser, parseComChangeUser } from '../protocol/commands.ts';
 import { PacketWalker } from '../protocol/packet-walker.ts';
 import type { Frame } from '../protocol/framer.ts';
-import { BadHandshake, BackendLost, HandshakeTimeout, RouteNotFound, ShuttingDown, SluiceError } from '../errors.ts';
+import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
 import type { Router } from '../routing/router.ts';
 import type { Logger } from '../logger.ts';
 import { dialBackend } from './backend-dialer.ts';
@@ -24,7 +24,13 @@ import { HandshakeLeg, LegClosed } from './handshake-leg.ts';
 import { errPacketBytes, toSluiceError } from './err-map.ts';
 import { greetingCapabilities, greetingMariaDbCapabilities, upstreamCapabilities, upstreamMariaDbCapabilities } from './capabilities.ts';
 import { ResultTracker, type CommandStart, type StatementResult } from './result-tracker.ts';
-import type { SessionFacts, SessionHooks } from './hooks.ts';
+import type { SessionFacts, SessionHooks, TlsFacts } from './hooks.ts';
+import { relayAuth } from './auth-relay.ts';
+import type { ClientLegTls } from '../tls/client-leg.ts';
+import type { BackendLegTls } from '../tls/backend-leg.ts';
+import { splitAddress } from '../config/units.ts';
+import type { BackendConfig } from '../config/types.ts';
+import { tlsFailure, tlsHandshake } from '../metrics.ts';
 
 /** Plugin name no account uses: the server answers it with an AuthSwitchRequest (PROTOCOL-NOTES A1.1). */
 const FORCE_SWITCH_PLUGIN = 'proxy_force_switch';
@@ -36,9 +42,12 @@ const CLIENT_HEAD_SQL = 64 * 1024;
 export type SessionState =
   | { readonly kind: 'greeting' }
   | { readonly kind: 'awaitHandshakeResponse' }
+  | { readonly kind: 'clientTls' }
   | { readonly kind: 'connectingBackend' }
+  | { readonly kind: 'backendTls' }
   | { readonly kind: 'authRelay' }
   | { readonly kind: 'ready' }
+  | { readonly kind: 'passthrough' }
   | { readonly kind: 'closed'; readonly reason: string };
 
 export interface SessionEnv {
@@ -48,8 +57,14 @@ export interface SessionEnv {
   readonly router: Router;
   readonly hooks: SessionHooks;
   readonly log: Logger;
-  /** Greetings last seen per backend, to build Sluice's own greeting before a backend is chosen. */
+  /** Greetings last seen per backend (the session records each one it reads). */
   readonly greetings: Map<string, HandshakeV10>;
+  /** Sluice's own greeting before a backend is chosen: what every backend behind the listener can do. */
+  greetingTemplate(listener: string): HandshakeV10;
+  /** The client leg's TLS (null when the listener's mode is disabled or passthrough). */
+  readonly clientTls: ClientLegTls | null;
+  /** The server leg's TLS for a backend. */
+  backendTls(backend: string): BackendLegTls;
   /** Always force the AuthSwitchRequest path, even when the route is known before the greeting. */
   readonly forceAuthSwitch: boolean;
   isDraining(): boolean;
@@ -57,6 +72,7 @@ export interface SessionEnv {
 }
 
 export interface SessionInfo extends SessionFacts {
+  readonly backendTls: { version: string; cipher: string } | null;
   readonly state: string;
   readonly since: Date;
   readonly statements: number;
@@ -66,8 +82,10 @@ export interface SessionInfo extends SessionFacts {
 
 export class Session {
   readonly #env: SessionEnv;
-  readonly #client: Socket;
+  #client: Socket;
   #backend: Socket | null = null;
+  #clientTls: TlsFacts | null = null;
+  #backendTls: { version: string; cipher: string } | null = null;
   #state: SessionState = { kind: 'greeting' };
   #log: Logger;
   readonly #since = new Date();
@@ -104,6 +122,7 @@ export class Session {
       conn: this.#env.conn,
       listener: this.#env.listener.name,
       clientAddress: this.#clientAddress,
+      clientTls: this.#clientTls,
       user: this.#user,
       schema: this.#schema,
       route: this.#route,
@@ -114,7 +133,7 @@ export class Session {
   info(): SessionInfo {
     const busy = this.#tracker !== null && this.#tracker.inFlight > 0;
     const state = this.#state.kind === 'ready' ? (busy ? 'query' : 'idle') : this.#state.kind;
-    return { ...this.facts, state, since: this.#since, statements: this.#statements, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
+    return { ...this.facts, backendTls: this.#backendTls, state, since: this.#since, statements: this.#statements, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut };
   }
 
   /** Sends an ERR in place of the greeting and closes (max_connections, shutdown). */
@@ -140,6 +159,7 @@ export class Session {
   /** Graceful shutdown: close now if nothing runs, else once the running statement/transaction ends. */
   drain(): void {
     if (this.#state.kind === 'closed') return;
+    if (this.#state.kind === 'passthrough') return; // no statement boundaries to wait for: the timeout closes it
     if (this.#state.kind !== 'ready') return this.#abortHandshake(new ShuttingDown());
     if (this.#isQuiet()) this.#close('shutdown');
   }
@@ -158,7 +178,9 @@ export class Session {
   async #handshake(): Promise<void> {
     const env = this.#env;
     const limits = env.config.limits;
-    const clientLeg = new HandshakeLeg(this.#client, 'client', limits.max_packet);
+    const clientMode = env.listener.tls.mode;
+    if (clientMode === 'passthrough') return this.#passthrough();
+    let clientLeg = new HandshakeLeg(this.#client, 'client', limits.max_packet);
 
     // 1. greeting: reuse the backend's when the route is known now (no extra round trip)
     const pre = env.forceAuthSwitch ? null : env.router.preGreetingRoute(env.listener.name);
@@ -167,66 +189,130 @@ export class Session {
       this.#setState({ kind: 'connectingBackend' });
       backendGreeting = await this.#connectBackend(pre.route.name, pre.backend);
     }
-    const template = backendGreeting ?? this.#greetingTemplate();
+    const template = backendGreeting ?? env.greetingTemplate(env.listener.name);
+    const offerTls = clientMode === 'preferred' || clientMode === 'required';
     const greeting: HandshakeV10 = {
       ...template,
       connectionId: backendGreeting !== null ? backendGreeting.connectionId : env.conn,
       scramble: backendGreeting !== null ? backendGreeting.scramble : randomScramble(),
       authPluginName: backendGreeting !== null ? backendGreeting.authPluginName : 'mysql_native_password',
-      capabilities: greetingCapabilities(template.capabilities, { allowLocalInfile: limits.allow_local_infile }),
+      capabilities: (greetingCapabilities(template.capabilities, { allowLocalInfile: limits.allow_local_infile }) | (offerTls ? Capability.SSL : 0)) >>> 0,
       mariadbCapabilities: greetingMariaDbCapabilities(template.capabilities, template.mariadbCapabilities),
     };
     this.#setState({ kind: 'greeting' });
     this.#client.write(encodePacket(encodeHandshakeV10(greeting), 0));
 
-    // 2. the client's HandshakeResponse41
+    // 2. the client's HandshakeResponse41, after TLS when it sends an SSLRequest
     this.#setState({ kind: 'awaitHandshakeResponse' });
-    const first = await clientLeg.next();
+    let first = await clientLeg.next();
     this.#clientSeq = (first.seq + first.nPackets) & 0xff;
-    const payload = first.payload();
-    if (isSSLRequest(payload)) throw new BadHandshake('TLS was requested but is not enabled on this listener');
+    if (isSSLRequest(first.payload())) {
+      if (!offerTls || env.clientTls === null) throw new BadHandshake('TLS was requested but is not enabled on this listener');
+      // bytes after the SSLRequest and before the TLS handshake would be plaintext injected into TLS
+      if (clientLeg.detach().length > 0) throw new BadHandshake('data after the SSLRequest, before the TLS handshake');
+      this.#setState({ kind: 'clientTls' });
+      const up = await env.clientTls.upgrade(this.#client, limits.handshake_timeout).catch((e: unknown) => {
+        tlsFailure('client', e);
+        throw new LegClosed('client', `(TLS handshake failed: ${(e as Error).message})`);
+      });
+      this.#client = up.socket;
+      this.#clientTls = { version: up.version, cipher: up.cipher, sni: up.sni };
+      tlsHandshake('client', up.version, up.cipher);
+      this.#log = this.#log.child({ tls: up.version, sni: up.sni });
+      clientLeg = new HandshakeLeg(this.#client, 'client', limits.max_packet);
+      this.#setState({ kind: 'awaitHandshakeResponse' });
+      first = await clientLeg.next();
+      this.#clientSeq = (first.seq + first.nPackets) & 0xff;
+    } else if (clientMode === 'required') {
+      // before anything of the client's answer goes anywhere
+      throw new InsecureTransport();
+    }
     let response: HandshakeResponse41;
     try {
-      response = parseHandshakeResponse41(payload);
+      response = parseHandshakeResponse41(first.payload());
     } catch (e) {
       throw new BadHandshake(`unreadable HandshakeResponse41: ${(e as Error).message}`);
     }
-    this.#clientCaps = upstreamCapabilities(response.capabilities, greeting.capabilities);
     this.#user = response.user;
     this.#schema = response.database;
     this.#log = this.#log.child({ user: response.user });
 
     // 3. route and backend
-    const resolved = env.router.route({ listener: env.listener.name, user: response.user, schema: response.database, clientAddress: this.#clientAddress });
-    if (resolved === null) throw new RouteNotFound(response.user, this.#client.remoteAddress ?? '?', `for listener ${env.listener.name}`);
-    if (backendGreeting === null || pre?.backend.name !== resolved.backend.name) {
+    const r = env.router.route({
+      listener: env.listener.name,
+      user: response.user,
+      schema: response.database,
+      clientAddress: this.#client.remoteAddress ?? '',
+      sni: this.#clientTls?.sni ?? null,
+      serverHost: response.connectAttributes?.find(([k]) => k === '_server_host')?.[1] ?? null,
+    });
+    if (r.kind === 'no_route') throw new RouteNotFound(response.user, this.#client.remoteAddress ?? '?', r.detail);
+    if (r.kind === 'unavailable') throw new BackendUnavailable(r.route.name, r.reason);
+    if (backendGreeting === null || pre?.backend.name !== r.backend.name) {
+      this.#backend?.destroy();
       this.#setState({ kind: 'connectingBackend' });
-      backendGreeting = await this.#connectBackend(resolved.route.name, resolved.backend);
+      backendGreeting = await this.#connectBackend(r.route.name, r.backend);
     }
     this.#log = this.#log.child({ route: this.#route, backend: this.#backendName });
 
-    // 4. HandshakeResponse41 upstream: reused scramble → the client's answer as is; else force a switch
+    // 4. upstream TLS, decided by the backend's mode; nothing but the SSLRequest goes before it
+    const clientTls = this.#clientTls !== null;
+    const backendMode = r.backend.tls.mode;
+    const serverOffersTls = (backendGreeting.capabilities & Capability.SSL) !== 0;
+    const upstreamTls =
+      backendMode === 'required' || (backendMode === 'as_client' && clientTls) || (backendMode === 'preferred' && serverOffersTls);
+    if (upstreamTls && !serverOffersTls) throw new UpstreamTlsError(`server ${r.backend.name} does not offer TLS`);
     const reuse = greeting.scramble.equals(backendGreeting.scramble);
+    let caps = (upstreamCapabilities(response.capabilities, greeting.capabilities) & backendGreeting.capabilities) | (response.capabilities & Capability.LONG_PASSWORD);
+    // CLIENT_SSL per leg; the plugin name travels only with CLIENT_PLUGIN_AUTH, which the switch needs
+    caps = ((upstreamTls ? caps | Capability.SSL : caps & ~Capability.SSL) | Capability.PLUGIN_AUTH) >>> 0;
+    const mariadbCaps = upstreamMariaDbCapabilities(response.capabilities, response.mariadbCapabilities, greeting.mariadbCapabilities);
+    let backendSeq = 1;
+    if (upstreamTls) {
+      this.#backend!.write(encodePacket(encodeSSLRequest({ capabilities: caps, maxPacketSize: response.maxPacketSize, charset: response.charset, mariadbCapabilities: mariadbCaps }), 1));
+      // downgrade safety: no packet from a server that must switch to TLS is accepted before the switch
+      if (this.#backendLeg!.detach().length > 0) throw new UpstreamTlsError(`server ${r.backend.name} sent data instead of starting TLS`);
+      this.#setState({ kind: 'backendTls' });
+      const tls = env.backendTls(r.backend.name);
+      const { host } = splitAddress(r.backend.address);
+      const up = await tls.upgrade(this.#backend!, { host, timeoutMs: limits.handshake_timeout }).catch((e: unknown) => {
+        tlsFailure('backend', e);
+        throw e;
+      });
+      tlsHandshake('backend', up.version, up.cipher);
+      this.#backend = up.socket;
+      this.#backend.on('error', () => {});
+      this.#backendTls = { version: up.version, cipher: up.cipher };
+      this.#backendLeg = new HandshakeLeg(this.#backend, 'backend', 1 << 30);
+      backendSeq = 2;
+    }
+    this.#clientCaps = caps;
     const upstream: HandshakeResponse41 = {
       ...response,
-      user: resolved.user,
-      capabilities: upstreamCapabilities(response.capabilities, greeting.capabilities) & backendGreeting.capabilities | (response.capabilities & Capability.LONG_PASSWORD),
-      mariadbCapabilities: upstreamMariaDbCapabilities(response.capabilities, response.mariadbCapabilities, greeting.mariadbCapabilities),
-      authPluginName: reuse ? response.authPluginName : FORCE_SWITCH_PLUGIN,
+      user: r.user,
+      capabilities: caps,
+      mariadbCapabilities: mariadbCaps,
+      authPluginName: reuse ? response.authPluginName ?? FORCE_SWITCH_PLUGIN : FORCE_SWITCH_PLUGIN,
       authResponse: reuse ? response.authResponse : Buffer.alloc(0),
     };
-    // the plugin name travels only with CLIENT_PLUGIN_AUTH, which the switch needs
-    upstream.capabilities = (upstream.capabilities | Capability.PLUGIN_AUTH) >>> 0;
-    if (!reuse && upstream.authPluginName === null) upstream.authPluginName = FORCE_SWITCH_PLUGIN;
-    this.#clientCaps = upstream.capabilities;
-    this.#backend!.write(encodePacket(encodeHandshakeResponse41(upstream), 1));
+    this.#backend!.write(encodePacket(encodeHandshakeResponse41(upstream), backendSeq));
 
     // 5. relay auth packets until OK or ERR
     this.#setState({ kind: 'authRelay' });
-    const outcome = await this.#relayAuth(clientLeg, this.#backendLeg!, this.#clientSeq - 2);
-    if (outcome !== null) {
-      this.#env.hooks.onAuth?.(this.facts, { ok: false, error: outcome });
-      this.#log.info({ code: outcome.code }, 'authentication failed at the backend');
+    const result = await relayAuth({
+      client: clientLeg,
+      backend: this.#backendLeg!,
+      writeClient: (b) => this.#client.write(b),
+      writeBackend: (b) => this.#backend!.write(b),
+      seqDelta: first.seq - backendSeq,
+      bridge: clientTls === upstreamTls ? 'none' : clientTls ? 'encrypt_for_server' : 'decrypt_for_server',
+      plugin: reuse ? backendGreeting.authPluginName : null,
+      nonce: reuse ? Buffer.from(backendGreeting.scramble) : null,
+    });
+    this.#clientSeq = result.clientSeqNext;
+    if (!result.ok) {
+      this.#env.hooks.onAuth?.(this.facts, { ok: false, error: result.err });
+      this.#log.info({ code: result.err.code }, 'authentication failed at the backend');
       this.#close('auth_failed');
       return;
     }
@@ -238,26 +324,33 @@ export class Session {
     this.#startRelay(clientRest, backendRest);
   }
 
-  #greetingTemplate(): HandshakeV10 {
-    for (const g of this.#env.greetings.values()) return g;
-    // nothing learned yet: a MariaDB-shaped greeting (bit 0 clear, extended caps in the filler). The client
-    // settles the result format with this greeting before the backend is known, and the backend only gets
-    // client ∩ its own caps: so advertise no capability that changes what the server sends (EOF vs OK,
-    // OK layout, column definitions) and that an older MySQL/MariaDB or a MySQL 8 may lack.
-    return {
-      protocolVersion: 10,
-      serverVersion: '5.5.5-10.11.0-MariaDB-sluice',
-      connectionId: 0,
-      scramble: Buffer.alloc(20),
-      capabilities: (0xfffffffe & ~Capability.SSL & ~Capability.DEPRECATE_EOF & ~Capability.SESSION_TRACK) >>> 0,
-      charset: 45,
-      statusFlags: 2,
-      mariadbCapabilities: 0,
-      authPluginName: 'mysql_native_password',
-    };
+  /**
+   * passthrough: the backend's greeting, the client's SSLRequest and every TLS byte go through untouched
+   * (end-to-end TLS; Sluice sees ciphertext only, so no statement audit, masking or SNI routing).
+   */
+  async #passthrough(): Promise<void> {
+    const pre = this.#env.router.preGreetingRoute(this.#env.listener.name);
+    if (pre === null) throw new RouteNotFound('?', this.#client.remoteAddress ?? '?', `(passthrough listener ${this.#env.listener.name} needs a single route with one usable backend)`);
+    this.#setState({ kind: 'connectingBackend' });
+    const connectTimeout = Math.min(this.#env.config.limits.handshake_timeout, 10_000);
+    const backend = await dialBackend(pre.backend, pre.route.name, connectTimeout);
+    this.#route = pre.route.name;
+    this.#backendName = pre.backend.name;
+    this.#backend = backend;
+    this.#setState({ kind: 'passthrough' });
+    const client = this.#client;
+    backend.on('error', () => {});
+    client.on('error', () => {});
+    client.pipe(backend);
+    backend.pipe(client);
+    client.on('data', (c: Buffer) => (this.#bytesIn += c.length));
+    backend.on('data', (c: Buffer) => (this.#bytesOut += c.length));
+    client.on('close', () => this.#close('client_gone'));
+    backend.on('close', () => this.#close('backend_gone'));
+    this.#env.hooks.onAuth?.(this.facts, { ok: true, error: null });
   }
 
-  async #connectBackend(route: string, backend: { name: string; address: string } & Parameters<typeof dialBackend>[0]): Promise<HandshakeV10> {
+  async #connectBackend(route: string, backend: BackendConfig): Promise<HandshakeV10> {
     this.#route = route;
     this.#backendName = backend.name;
     const connectTimeout = Math.min(this.#env.config.limits.handshake_timeout, 10_000);
@@ -281,25 +374,6 @@ export class Session {
     return greeting;
   }
 
-  /**
-   * Forwards auth packets both ways until the backend says OK (→ null) or ERR (→ the ERR, already sent).
-   * `clientSeqDelta` = client seq − backend seq for the same packet (non-zero when one leg had an SSLRequest).
-   */
-  #relayAuth(client: HandshakeLeg, backend: HandshakeLeg, clientSeqDelta: number): Promise<{ code: number; sqlState: string | null; message: string } | null> {
-    return new Promise((resolve, reject) => {
-      backend.onFrame((f: Frame) => {
-        const p = f.payload();
-        this.#clientSeq = (f.seq + clientSeqDelta + f.nPackets) & 0xff;
-        this.#client.write(encodePacket(p, (f.seq + clientSeqDelta) & 0xff));
-        if (p[0] === 0x00) resolve(null);
-        else if (p[0] === 0xff) resolve(parseErr(p));
-      }, reject);
-      client.onFrame((f: Frame) => {
-        this.#backend!.write(encodePacket(f.payload(), (f.seq - clientSeqDelta) & 0xff));
-      }, reject);
-    });
-  }
-
   #abortHandshake(e: unknown): void {
     if (this.#state.kind === 'closed') return;
     if (e instanceof BackendRefused) {
@@ -318,9 +392,8 @@ export class Session {
     if (s === null) this.#log.error({ err: e }, 'handshake failed');
     else if (s.side === 'client') this.#log.info({ err: s.message }, 'handshake failed');
     else this.#log.warn({ err: s.message }, 'handshake failed');
-    if (this.#state.kind !== 'greeting' || s instanceof ShuttingDown || s instanceof HandshakeTimeout) {
-      this.#client.write(errPacketBytes(e, this.#clientSeq));
-    }
+    // an ERR is readable by the client unless its leg is mid-TLS-handshake
+    if (this.#state.kind !== 'clientTls') this.#client.write(errPacketBytes(e, this.#clientSeq));
     if (s !== null && this.#state.kind !== 'ready') {
       this.#env.hooks.onAuth?.(this.facts, { ok: false, error: { code: s.errno, sqlState: s.sqlState, message: s.message } });
     }

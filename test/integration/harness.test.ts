@@ -118,6 +118,12 @@ test('options: users:false and extraArgs reach the server', async () => {
     assert.equal((await s.sql('SELECT @@max_connections;')).trim(), '77');
     assert.equal((await s.sql("SELECT COUNT(*) FROM mysql.user WHERE user IN ('nat','ed','monitor');")).trim(), '0');
     assert.equal((await s.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'testdb';")).trim(), '1');
+    // stop without cleanup keeps the datadir for restart(); a later stop() removes it
+    await s.sql('CREATE TABLE testdb.k (id INT); INSERT INTO testdb.k VALUES (7);');
+    await s.stop({ cleanup: false });
+    assert.ok(existsSync(s.datadir));
+    await s.restart();
+    assert.equal((await s.sql('SELECT id FROM testdb.k;')).trim(), '7');
   } finally {
     await s.stop();
   }
