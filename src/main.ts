@@ -17,9 +17,14 @@ import { createAuditor, type Auditor } from './audit/auditor.ts';
 import { AnalysisCache } from './sql/cache.ts';
 import { DigestStats } from './audit/digest-stats.ts';
 import { digestRoutes } from './admin/routes/digests.ts';
+import { backendsRoutes } from './admin/routes/backends.ts';
+import type { AdminAction } from './admin/admin-action.ts';
+import { auditTimestamp } from './audit/events.ts';
 
 export interface StartOptions {
   logger?: Logger;
+  /** The file the config came from: SIGHUP and POST /api/v1/reload re-read it. */
+  configPath?: string | undefined;
   /** Extra hooks (tests, audit). */
   hooks?: SessionHooks[];
   forceAuthSwitch?: boolean;
@@ -32,6 +37,8 @@ export interface SluiceHandle {
   listenerAddress(name?: string): { host: string; port: number };
   readonly adminUrl: string | null;
   reload(config: Config): void;
+  /** Re-reads the config file (SIGHUP, POST /api/v1/reload); throws ConfigError and keeps the old one. */
+  reloadFromFile(): { source: string };
   stop(timeoutMs?: number): Promise<void>;
 }
 
@@ -63,8 +70,8 @@ function toConnectionInfo(s: SessionInfo): ConnectionInfo {
     statements: s.statements,
     bytes_in: s.bytesIn,
     bytes_out: s.bytesOut,
-    client_tls: null,
-    backend_tls: null,
+    client_tls: s.clientTls != null ? { version: s.clientTls.version, cipher: s.clientTls.cipher, sni: s.clientTls.sni } : null,
+    backend_tls: s.backendTls !== null ? { version: s.backendTls.version, cipher: s.backendTls.cipher } : null,
   };
 }
 
@@ -83,6 +90,19 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
   });
   await gateway.listen();
 
+  const reloadFromFile = (): { source: string } => {
+    if (opts.configPath === undefined) throw new Error('running on the built-in default configuration: there is no file to reload');
+    gateway.reconfigure(loadConfig(opts.configPath));
+    return { source: opts.configPath };
+  };
+  const onAction = (a: AdminAction): void => {
+    log.info({ verb: a.verb, target: a.target, caller: a.caller, reason: a.reason, ok: a.ok, details: a.details }, 'admin action');
+    if (auditor !== null && auditor.wants('admin')) {
+      const details = Object.fromEntries(Object.entries(a.details).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | boolean | null)]));
+      void auditor.emit({ ts: auditTimestamp(), event: 'admin', conn: 0, caller: a.caller, verb: a.verb, target: a.target, reason: a.reason, ok: a.ok, details });
+    }
+  };
+
   let admin: FastifyInstance | null = null;
   let adminUrl: string | null = null;
   if (config.admin.enabled) {
@@ -99,6 +119,7 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
       connections: () => gateway.sessions().map(toConnectionInfo),
     });
     void admin.register(digestRoutes, { digests: (limit) => stats.top(limit) });
+    void admin.register(backendsRoutes, { state: gateway.state, reload: reloadFromFile, onAction });
     const [host, port] = splitHostPort(config.admin.address);
     adminUrl = await admin.listen({ host, port });
     log.info({ address: adminUrl }, 'admin API listening');
@@ -117,6 +138,7 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
     reload(next) {
       gateway.reconfigure(next);
     },
+    reloadFromFile,
     async stop(timeoutMs) {
       await gateway.shutdown(timeoutMs);
       await admin?.close();
@@ -136,7 +158,7 @@ function splitHostPort(address: string): [string, number] {
 
 /** The CLI's entry: run until SIGTERM/SIGINT (drain) ; SIGHUP reloads the config file. */
 export async function run(config: Config, configPath?: string): Promise<void> {
-  const sluice = await startSluice(config);
+  const sluice = await startSluice(config, { configPath });
   const log = sluice.log;
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -149,12 +171,8 @@ export async function run(config: Config, configPath?: string): Promise<void> {
     const onTerm = () => stop('SIGTERM');
     const onInt = () => stop('SIGINT');
     const onHup = () => {
-      if (configPath === undefined) {
-        log.info('SIGHUP: running on the built-in default; nothing to reload');
-        return;
-      }
       try {
-        sluice.reload(loadConfig(configPath));
+        sluice.reloadFromFile();
         log.info({ file: configPath }, 'configuration reloaded');
       } catch (e) {
         if (e instanceof ConfigError) log.error({ issues: e.issues }, 'reload rejected; the running configuration stays');

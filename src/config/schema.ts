@@ -61,6 +61,8 @@ const listenerSchema = z.strictObject({
   name: name(),
   address: address(0),
   proxy_protocol: z.boolean().default(DEFAULTS.listenerProxyProtocol),
+  /** Peers allowed (and then required) to send a PROXY header; others connect directly. */
+  proxy_protocol_networks: z.array(cidr()).default(['127.0.0.1/32', '::1/128']),
   tls: clientTlsSchema.prefault({}),
 });
 

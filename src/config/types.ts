@@ -38,6 +38,8 @@ export interface ListenerConfig {
   readonly address: string;
   /** Accept a PROXY v1/v2 header from a load balancer before the MySQL greeting. */
   readonly proxy_protocol: boolean;
+  /** With proxy_protocol: the load balancers' networks; peers there must send a PROXY header, others connect directly. */
+  readonly proxy_protocol_networks: readonly string[];
   readonly tls: ClientTlsConfig;
 }
 

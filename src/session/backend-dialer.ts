@@ -4,8 +4,13 @@ import net from 'node:net';
 import type { BackendConfig } from '../config/types.ts';
 import { splitAddress } from '../config/units.ts';
 import { BackendUnavailable } from '../errors.ts';
+import { encodeProxyV1, encodeProxyV2, type ProxyAddresses } from '../protocol/proxy-protocol.ts';
 
-export function dialBackend(backend: BackendConfig, route: string, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Connects; with `backends[].proxy_protocol` the PROXY header (the client's real address) is the first
+ * thing written, so MariaDB's `proxy_protocol_networks` sees `user@client-host` as without a gateway.
+ */
+export function dialBackend(backend: BackendConfig, route: string, timeoutMs: number, proxy: ProxyAddresses | null = null): Promise<net.Socket> {
   const { host, port } = splitAddress(backend.address);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, noDelay: true });
@@ -16,6 +21,8 @@ export function dialBackend(backend: BackendConfig, route: string, timeoutMs: nu
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
+      if (backend.proxy_protocol === 'v1') socket.write(encodeProxyV1(proxy ?? { src: null, dst: null }));
+      else if (backend.proxy_protocol === 'v2') socket.write(encodeProxyV2(proxy ?? { src: null, dst: null }));
       resolve(socket);
     });
     const onError = (e: Error): void => {

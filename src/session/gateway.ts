@@ -9,7 +9,7 @@ import type { BackendConfig, Config, ListenerConfig } from '../config/types.ts';
 import { splitAddress } from '../config/units.ts';
 import { ShuttingDown, TooManyConnections } from '../errors.ts';
 import type { HandshakeV10 } from '../protocol/handshake-v10.ts';
-import { Router } from '../routing/router.ts';
+import { Router, compileCidrs } from '../routing/router.ts';
 import { InMemoryBackendState, type BackendState } from '../routing/backend-state.ts';
 import { HealthChecker } from '../routing/health-checker.ts';
 import { buildClientLegTls, type ClientLegTls } from '../tls/client-leg.ts';
@@ -33,6 +33,7 @@ interface BoundListener {
   address: string;
   open: number;
   tls: ClientLegTls | null;
+  proxyFrom: (ip: string) => boolean;
 }
 
 /** What a config builds and sessions share; swapped as a whole on reload. */
@@ -75,7 +76,7 @@ export class Gateway {
     for (const lc of this.#shared.config.listeners) {
       const tls = lc.tls.mode === 'preferred' || lc.tls.mode === 'required' ? buildClientLegTls(lc.tls, this.#opts.log.child({ listener: lc.name })) : null;
       const server = net.createServer({ noDelay: true });
-      const bound: BoundListener = { config: lc, server, address: lc.address, open: 0, tls };
+      const bound: BoundListener = { config: lc, server, address: lc.address, open: 0, tls, proxyFrom: compileCidrs(lc.proxy_protocol_networks) };
       server.on('connection', (s) => this.#accept(bound, s));
       server.on('error', (e) => this.#opts.log.error({ err: e, listener: lc.name }, 'listener error'));
       const { host, port } = splitAddress(lc.address);
@@ -127,6 +128,7 @@ export class Gateway {
     this.#listeners.forEach((l, i) => {
       l.config = config.listeners.find((x) => x.name === l.config.name)!;
       l.tls = listenerTls[i]!;
+      l.proxyFrom = compileCidrs(l.config.proxy_protocol_networks);
     });
     this.state.sync(config);
     this.#shared = shared;
@@ -186,6 +188,7 @@ export class Gateway {
         greetings: this.#greetings,
         greetingTemplate: (l) => this.#greetingTemplate(l),
         clientTls: listener.tls,
+        acceptsProxyHeader: (ip) => listener.proxyFrom(ip),
         backendTls: (name) => shared.backendTls.get(name)!,
         forceAuthSwitch: this.#opts.forceAuthSwitch ?? false,
         isDraining: () => this.#draining,

@@ -15,6 +15,7 @@ import { encodeSSLRequest, isSSLRequest } from '../protocol/ssl-request.ts';
 import { parseErr } from '../protocol/err.ts';
 import { encodeComChangeUser, parseComChangeUser } from '../protocol/commands.ts';
 import { PacketWalker } from '../protocol/packet-walker.ts';
+import { parseProxyHeader, type ProxyAddresses, type ProxyHeader } from '../protocol/proxy-protocol.ts';
 import type { Frame } from '../protocol/framer.ts';
 import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
 import type { Router } from '../routing/router.ts';
@@ -61,6 +62,8 @@ export interface SessionEnv {
   readonly greetings: Map<string, HandshakeV10>;
   /** Sluice's own greeting before a backend is chosen: what every backend behind the listener can do. */
   greetingTemplate(listener: string): HandshakeV10;
+  /** Whether a peer address is a trusted load balancer (listeners[].proxy_protocol_networks). */
+  acceptsProxyHeader(ip: string): boolean;
   /** The client leg's TLS (null when the listener's mode is disabled or passthrough). */
   readonly clientTls: ClientLegTls | null;
   /** The server leg's TLS for a backend. */
@@ -89,7 +92,9 @@ export class Session {
   #state: SessionState = { kind: 'greeting' };
   #log: Logger;
   readonly #since = new Date();
-  readonly #clientAddress: string;
+  #clientAddress: string;
+  /** The client's IP and port: the socket's peer, or what a trusted load balancer's PROXY header said. */
+  #clientEndpoint: { address: string; port: number };
   #user: string | null = null;
   #schema: string | null = null;
   #route: string | null = null;
@@ -108,7 +113,8 @@ export class Session {
   constructor(env: SessionEnv, client: Socket) {
     this.#env = env;
     this.#client = client;
-    this.#clientAddress = `${client.remoteAddress ?? '?'}:${client.remotePort ?? 0}`;
+    this.#clientEndpoint = { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 };
+    this.#clientAddress = formatEndpoint(this.#clientEndpoint);
     this.#log = env.log.child({ conn: env.conn, client: this.#clientAddress });
     client.setNoDelay(true);
   }
@@ -148,6 +154,7 @@ export class Session {
     const timeoutMs = this.#env.config.limits.handshake_timeout;
     const timer = setTimeout(() => this.#abortHandshake(new HandshakeTimeout(timeoutMs)), timeoutMs);
     try {
+      if (this.#env.listener.proxy_protocol && this.#env.acceptsProxyHeader(this.#client.remoteAddress ?? '')) await this.#readProxyHeader();
       await this.#handshake();
     } catch (e) {
       this.#abortHandshake(e);
@@ -170,6 +177,50 @@ export class Session {
   }
 
   // ---- connection phase ---------------------------------------------------------------------------
+
+  /** A load balancer in `proxy_protocol_networks` must open with a PROXY v1/v2 header naming the client. */
+  async #readProxyHeader(): Promise<void> {
+    const socket = this.#client;
+    const header = await new Promise<ProxyHeader & { kind: 'v1' | 'v2' }>((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      const onData = (chunk: Buffer): void => {
+        buf = Buffer.concat([buf, chunk]);
+        let h: ProxyHeader;
+        try {
+          h = parseProxyHeader(buf);
+        } catch (e) {
+          cleanup();
+          reject(new BadHandshake(`expected a PROXY protocol header from the load balancer: ${(e as Error).message}`));
+          return;
+        }
+        if (h.kind === 'incomplete') return;
+        cleanup();
+        if (h.consumed < buf.length) socket.unshift(buf.subarray(h.consumed));
+        resolve(h);
+      };
+      const onClose = (): void => {
+        cleanup();
+        reject(new LegClosed('client', 'before its PROXY header'));
+      };
+      const cleanup = (): void => {
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        socket.pause();
+      };
+      socket.on('data', onData);
+      socket.on('close', onClose);
+    });
+    if (header.src !== null) {
+      this.#clientEndpoint = header.src;
+      this.#clientAddress = formatEndpoint(header.src);
+      this.#log = this.#env.log.child({ conn: this.#env.conn, client: this.#clientAddress });
+    }
+  }
+
+  /** The PROXY header for backends that want one: the client's endpoint and the address it dialled. */
+  #proxyAddresses(): ProxyAddresses {
+    return { src: this.#clientEndpoint, dst: { address: this.#client.localAddress ?? '', port: this.#client.localPort ?? 0 } };
+  }
 
   #backendLeg: HandshakeLeg | null = null;
   /** Sequence id the client expects next during the handshake (for an ERR of our own). */
@@ -242,7 +293,7 @@ export class Session {
       listener: env.listener.name,
       user: response.user,
       schema: response.database,
-      clientAddress: this.#client.remoteAddress ?? '',
+      clientAddress: this.#clientEndpoint.address,
       sni: this.#clientTls?.sni ?? null,
       serverHost: response.connectAttributes?.find(([k]) => k === '_server_host')?.[1] ?? null,
     });
@@ -287,8 +338,10 @@ export class Session {
       backendSeq = 2;
     }
     this.#clientCaps = caps;
+    const { connectAttributesRaw: _raw, ...plain } = response; // attributes are re-encoded canonically
     const upstream: HandshakeResponse41 = {
-      ...response,
+      ...plain,
+      connectAttributes: withClientAddress(response.connectAttributes, caps, this.#clientAddress),
       user: r.user,
       capabilities: caps,
       mariadbCapabilities: mariadbCaps,
@@ -333,7 +386,7 @@ export class Session {
     if (pre === null) throw new RouteNotFound('?', this.#client.remoteAddress ?? '?', `(passthrough listener ${this.#env.listener.name} needs a single route with one usable backend)`);
     this.#setState({ kind: 'connectingBackend' });
     const connectTimeout = Math.min(this.#env.config.limits.handshake_timeout, 10_000);
-    const backend = await dialBackend(pre.backend, pre.route.name, connectTimeout);
+    const backend = await dialBackend(pre.backend, pre.route.name, connectTimeout, this.#proxyAddresses());
     this.#route = pre.route.name;
     this.#backendName = pre.backend.name;
     this.#backend = backend;
@@ -354,7 +407,7 @@ export class Session {
     this.#route = route;
     this.#backendName = backend.name;
     const connectTimeout = Math.min(this.#env.config.limits.handshake_timeout, 10_000);
-    const socket = await dialBackend(backend, route, connectTimeout);
+    const socket = await dialBackend(backend, route, connectTimeout, this.#proxyAddresses());
     if (this.#state.kind === 'closed') {
       socket.destroy();
       throw new LegClosed('client', 'while the backend was dialled');
@@ -619,6 +672,16 @@ class BackendRefused extends Error {
     this.sqlState = err.sqlState;
     this.payload = Buffer.from(payload); // copy out: the view pins the socket chunk
   }
+}
+
+function formatEndpoint(e: { address: string; port: number }): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+/** Adds `_client_addr` to the connect attributes sent upstream (when attributes are negotiated at all). */
+function withClientAddress(attrs: Array<[string, string]> | null, caps: number, addr: string): Array<[string, string]> | null {
+  if ((caps & Capability.CONNECT_ATTRS) === 0) return attrs;
+  return [...(attrs ?? []).filter(([k]) => k !== '_client_addr'), ['_client_addr', addr]];
 }
 
 function randomScramble(): Buffer {

@@ -3,8 +3,12 @@
 // plugin is another one (what a real server does to the gateway's forced switch), then runs the fast
 // path (`01 03` + OK) or full auth (`01 04`; `02` → `01`+PEM → RSA-OAEP(SHA1) of (pw+NUL)⊕nonce, or
 // cleartext when `trustCleartext`). Like the real server, the cache fills on a successful full auth.
+// With `tls`, the greeting offers CLIENT_SSL and an SSLRequest switches the link to TLS (then seq 2);
+// a TLS link counts as secure, so full auth accepts the cleartext password on it.
 import { createHash, generateKeyPair, privateDecrypt, constants as cryptoConstants, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { createServer, type Socket, type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
 import {
   Capability,
   Framer,
@@ -35,6 +39,8 @@ export interface CachingSha2ServerOptions {
   defaultPlugin?: 'caching_sha2_password' | 'mysql_native_password';
   /** treat the link as secure (like a unix socket): accept a cleartext password in full auth (default false) */
   trustCleartext?: boolean;
+  /** PEM files: offer TLS (CLIENT_SSL) and accept an SSLRequest; a TLS link is secure (cleartext full auth ok) */
+  tls?: { cert: string; key: string };
 }
 
 export interface CachingSha2Server {
@@ -44,6 +50,8 @@ export interface CachingSha2Server {
   events: string[];
   /** PEM of the server's RSA public key (what `02` returns) */
   publicKeyPem: string;
+  /** TLS protocol version of each connection that switched to TLS, in order ('TLSv1.3') */
+  tlsVersions: string[];
   stop(): Promise<void>;
 }
 
@@ -109,9 +117,14 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
     for (const [u, pw] of Object.entries(opts.users)) cache.set(u, sha256(sha256(Buffer.from(pw))));
   }
   const sockets = new Set<Socket>();
+  const tlsVersions: string[] = [];
+  const secureContext = opts.tls === undefined ? null : tls.createSecureContext({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) });
+  const greetingCaps = (SERVER_CAPS | (secureContext !== null ? Capability.SSL : 0)) >>> 0;
   let nextConnId = 1;
 
-  const server = createServer((sock) => {
+  const server = createServer((raw) => {
+    let sock: Socket = raw;
+    let secure = opts.trustCleartext === true;
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => {});
@@ -170,7 +183,7 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
         return;
       }
       const password = opts.users[user];
-      if (opts.trustCleartext === true && data.length > 0 && data[data.length - 1] === 0 && data.length < 256) {
+      if (secure && data.length > 0 && data[data.length - 1] === 0 && data.length < 256) {
         const given = data.subarray(0, data.length - 1).toString('utf8');
         if (password !== undefined && given === password) {
           cache.set(user, sha256(sha256(Buffer.from(password))));
@@ -236,7 +249,7 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
         serverVersion: SERVER_VERSION,
         connectionId: nextConnId++,
         scramble: greetingScramble,
-        capabilities: SERVER_CAPS,
+        capabilities: greetingCaps,
         charset: 255,
         statusFlags: ServerStatus.AUTOCOMMIT,
         mariadbCapabilities: 0,
@@ -245,7 +258,7 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
       0,
     );
 
-    sock.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       framer.push(chunk);
       for (;;) {
         let f;
@@ -260,6 +273,19 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
         const seq = (f.seq + 1) & 0xff;
         switch (state.kind) {
           case 'greeted': {
+            if (secureContext !== null && payload.length === 32 && (payload.readUInt32LE(0) & Capability.SSL) !== 0 && sock === raw) {
+              // SSLRequest: the TLS handshake follows on the same socket; the response comes at seq 2 inside it
+              raw.off('data', onData);
+              const t = new tls.TLSSocket(raw, { isServer: true, secureContext });
+              t.on('error', () => {});
+              t.once('secure', () => {
+                secure = true;
+                tlsVersions.push(t.getProtocol() ?? 'unknown');
+              });
+              t.on('data', onData);
+              sock = t;
+              return;
+            }
             let hr;
             try {
               hr = parseHandshakeResponse41(payload);
@@ -270,8 +296,8 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
               return;
             }
             caps = (SERVER_CAPS & hr.capabilities) >>> 0;
-            if ((hr.capabilities & Capability.SSL) !== 0) {
-              // we never offered TLS: an SSLRequest here is a client bug
+            if ((hr.capabilities & Capability.SSL) !== 0 && sock === raw) {
+              // CLIENT_SSL in a plaintext response (we never offered TLS, or no SSLRequest came first): a client bug
               send(encodeErr({ code: 1043, sqlState: '08S01', message: 'Bad handshake' }), seq);
               state = { kind: 'closed' };
               sock.end();
@@ -301,7 +327,8 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
           }
         }
       }
-    });
+    };
+    sock.on('data', onData);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -315,6 +342,7 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
     host: '127.0.0.1',
     events,
     publicKeyPem,
+    tlsVersions,
     stop(): Promise<void> {
       stopped ??= new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../config/units.ts';
 import { GrantError } from '../../masking/grants.ts';
 import type { GrantStore } from '../../masking/grants.ts';
+import { callerOf } from '../admin-action.ts';
 
 export interface AdminEvent {
   verb: 'masking.grant.create' | 'masking.grant.revoke';
@@ -35,12 +36,6 @@ const createBody = z.strictObject({
 });
 
 const idParams = z.strictObject({ id: z.string().min(1).max(64) });
-
-function callerOf(req: FastifyRequest): string {
-  const h = req.headers['x-sluice-caller'];
-  const named = typeof h === 'string' && h !== '' ? h : null;
-  return named ?? `admin@${req.ip}`;
-}
 
 function bad(reply: FastifyReply, message: string): FastifyReply {
   return reply.code(400).send({ error: 'bad_request', message });
