@@ -18,6 +18,8 @@ import { AnalysisCache } from './sql/cache.ts';
 import { DigestStats } from './audit/digest-stats.ts';
 import { digestRoutes } from './admin/routes/digests.ts';
 import { backendsRoutes } from './admin/routes/backends.ts';
+import { grantsRoutes } from './admin/routes/grants.ts';
+import { GrantStore } from './masking/grants.ts';
 import type { AdminAction } from './admin/admin-action.ts';
 import { auditTimestamp } from './audit/events.ts';
 
@@ -81,9 +83,16 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
   const auditor: Auditor | null =
     config.audit.sinks.length > 0 ? createAuditor(config.audit, { registry, logger: log.child({ component: 'audit' }) }) : null;
   const stats = new DigestStats({ registry });
-  const hooks = [metricsHooks(), auditHooks(auditor, stats, new AnalysisCache()), ...(opts.hooks ?? [])];
+  const analysisCache = new AnalysisCache();
+  const grants =
+    config.masking.rules.length > 0
+      ? new GrantStore({ file: config.masking.grants_file, exemptUsers: config.masking.exempt_users, ruleNames: config.masking.rules.map((r) => r.name) })
+      : null;
+  const hooks = [metricsHooks(), auditHooks(auditor, stats, analysisCache), ...(opts.hooks ?? [])];
   const gateway = new Gateway({
     config,
+    analysisCache,
+    grants,
     hooks: combineHooks(hooks),
     log,
     forceAuthSwitch: opts.forceAuthSwitch ?? false,
@@ -120,6 +129,7 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
     });
     void admin.register(digestRoutes, { digests: (limit) => stats.top(limit) });
     void admin.register(backendsRoutes, { state: gateway.state, reload: reloadFromFile, onAction });
+    if (grants !== null) void admin.register(async (app) => grantsRoutes(app, { store: grants, onAdminEvent: onAction }));
     const [host, port] = splitHostPort(config.admin.address);
     adminUrl = await admin.listen({ host, port });
     log.info({ address: adminUrl }, 'admin API listening');

@@ -92,3 +92,28 @@ export function tlsFailure(leg: 'client' | 'backend', e: unknown): void {
   const text = typeof reason === 'string' ? reason : e instanceof Error ? e.message.replace(/^.*SSL connection error: /, '') : 'unknown';
   tlsFailures.labels(leg, text.slice(0, 60)).inc();
 }
+
+const backendUp = new Gauge({
+  name: 'sluice_backend_up',
+  help: 'Backend health as the health checker sees it: 1 up, 0 down (absent before the first verdict)',
+  labelNames: ['backend'] as const,
+  registers: [registry],
+});
+const backendHealthChanges = new Counter({
+  name: 'sluice_backend_health_changes_total',
+  help: 'Backend health transitions, by backend and new status (up|down|unknown)',
+  labelNames: ['backend', 'status'] as const,
+  registers: [registry],
+});
+
+/** A backend's health status changed (fed from BackendState 'change' events). */
+export function backendHealthChanged(backend: string, status: 'up' | 'down' | 'unknown'): void {
+  backendHealthChanges.labels(backend, status).inc();
+  if (status === 'unknown') backendUp.remove(backend);
+  else backendUp.labels(backend).set(status === 'up' ? 1 : 0);
+}
+
+/** A reload removed the backend: drop its series. */
+export function backendRemoved(backend: string): void {
+  backendUp.remove(backend);
+}

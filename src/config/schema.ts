@@ -147,6 +147,7 @@ const maskingSchema = z.strictObject({
   rules: z.array(maskingRuleSchema).default([]),
   exempt_users: z.array(nonEmpty()).default([]),
   on_bypass: z.enum(['reject', 'mask_expression']).default(DEFAULTS.maskingOnBypass),
+  grants_file: nonEmpty().default('sluice-grants.json'),
 });
 
 const auditSinkSchema = z.discriminatedUnion('type', [

@@ -130,6 +130,8 @@ export interface MaskingConfig {
   readonly rules: readonly MaskingRuleConfig[];
   readonly exempt_users: readonly string[];
   readonly on_bypass: 'reject' | 'mask_expression';
+  /** Where time-limited exemptions (grants) are kept across restarts; written atomically. */
+  readonly grants_file: string;
 }
 
 export type AuditSinkConfig =

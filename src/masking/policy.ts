@@ -35,6 +35,8 @@ interface CompiledRule {
 export interface PlanOptions {
   /** Rule names this user is exempt from; `*` exempts from every rule. */
   readonly exemptRules: ReadonlySet<string>;
+  /** Output positions whose whole value is replaced by NULL (the guard's `mask_expression` outcome). */
+  readonly maskOutputs?: readonly number[];
 }
 
 export interface ResultPlan {
@@ -165,12 +167,18 @@ class RuleSetImpl implements RuleSet {
 
   planColumns(columns: readonly ColumnDefinition41[], opts: PlanOptions): ResultPlan | null {
     const active = this.#rules.filter((r) => !isExempt(opts.exemptRules, r.name));
-    if (active.length === 0) return null;
+    const forced = new Set(opts.maskOutputs ?? []);
+    if (active.length === 0 && forced.size === 0) return null;
     const actions: Array<Action | null> = [];
     const maskedColumns: string[] = [];
     const used = new Set<string>();
     const warnings: string[] = [];
-    for (const c of columns) {
+    for (const [i, c] of columns.entries()) {
+      if (forced.has(i)) {
+        actions.push({ k: 'const', value: null });
+        maskedColumns.push(c.name);
+        continue;
+      }
       const isString = isStringType(c.type);
       const cs = charsetOf(c.charset);
       const cell: StringCell = { cs, maxChars: Math.floor(c.columnLength / cs.maxBytes) };

@@ -13,7 +13,7 @@ export interface PacketSink {
    * `continuation` is true when the previous packet was 0xFFFFFF bytes long, i.e. this one continues a
    * logical packet of 16 MiB or more (its content is not the start of a message).
    */
-  onPacket(seq: number, length: number, buf: Buffer, off: number, headLen: number, continuation: boolean): void;
+  onPacket(seq: number, length: number, buf: Buffer, off: number, headLen: number, continuation: boolean): boolean | void;
 }
 
 export class PacketWalker {
@@ -31,6 +31,7 @@ export class PacketWalker {
   #continuation = false;
   #prevWasMax = false;
   #logicalTotal = 0;
+  #stopPending = false;
 
   constructor(sink: PacketSink, opts: { headLimit: number; maxPacket: number }) {
     this.#sink = sink;
@@ -55,11 +56,20 @@ export class PacketWalker {
     return this.#hdrHave === 0 && this.#bodyLeft === 0 && this.#headWant === 0 && !this.#prevWasMax;
   }
 
+  /**
+   * Walks a chunk. A sink returning `true` asks to stop right after that packet (the caller switches to
+   * decoding the rest); walk then returns the offset in this chunk where the packet ended — possibly in a
+   * later chunk, so the return is -1 (no stop) or the stop offset (≤ chunk.length).
+   */
   // hot path
-  walk(chunk: Buffer): void {
+  walk(chunk: Buffer): number {
     const end = chunk.length;
     let pos = 0;
     while (pos < end) {
+      if (this.#stopPending && this.#bodyLeft === 0 && this.#headWant === 0) {
+        this.#stopPending = false;
+        return pos;
+      }
       if (this.#headWant > 0) {
         const n = Math.min(this.#headWant - this.#headHave, end - pos);
         chunk.copy(this.#scratch, this.#headHave, pos, pos + n);
@@ -70,7 +80,7 @@ export class PacketWalker {
           const want = this.#headWant;
           this.#headWant = 0;
           this.#headHave = 0;
-          this.#sink.onPacket(this.#seq, this.#length, this.#scratch, 0, want, this.#continuation);
+          if (this.#sink.onPacket(this.#seq, this.#length, this.#scratch, 0, want, this.#continuation) === true) this.#stopPending = true;
         }
         continue;
       }
@@ -92,7 +102,7 @@ export class PacketWalker {
         chunk.copy(this.#hdr, this.#hdrHave, pos, pos + n);
         this.#hdrHave += n;
         pos += n;
-        if (this.#hdrHave < 4) return;
+        if (this.#hdrHave < 4) return -1;
         this.#hdrHave = 0;
         length = this.#hdr[0]! | (this.#hdr[1]! << 8) | (this.#hdr[2]! << 16);
         seq = this.#hdr[3]!;
@@ -102,12 +112,17 @@ export class PacketWalker {
       if (end - pos >= want) {
         this.#bodyLeft = length - want;
         pos += want;
-        this.#sink.onPacket(seq, length, chunk, pos - want, want, this.#continuation);
+        if (this.#sink.onPacket(seq, length, chunk, pos - want, want, this.#continuation) === true) this.#stopPending = true;
       } else {
         this.#bodyLeft = length;
         this.#headWant = want;
       }
     }
+    if (this.#stopPending && this.#bodyLeft === 0 && this.#headWant === 0) {
+      this.#stopPending = false;
+      return end;
+    }
+    return -1;
   }
 
   #startPacket(length: number, seq: number): void {

@@ -76,7 +76,7 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
           rows: r.rows,
           affected: r.affectedRows,
           bytes_out: r.bytesOut,
-          masked: EMPTY,
+          masked: r.masked ?? EMPTY,
           error: r.error === null ? null : { code: r.error.code, ...(r.error.sqlState !== null ? { sql_state: r.error.sqlState } : {}), message: r.error.message },
         }),
       );

@@ -18,6 +18,10 @@ import type { Logger } from '../logger.ts';
 import type { SessionHooks } from './hooks.ts';
 import { Session, type SessionInfo } from './session.ts';
 import { intersectGreetings, type KnownGreeting } from './greeting.ts';
+import { compilePolicy, type MaskingPolicy } from '../masking/policy.ts';
+import type { GrantStore } from '../masking/grants.ts';
+import type { AnalysisCache } from '../sql/cache.ts';
+import { backendHealthChanged, backendRemoved } from '../metrics.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -25,6 +29,9 @@ export interface GatewayOptions {
   log: Logger;
   /** Test knob: always use the forced AuthSwitchRequest path. */
   forceAuthSwitch?: boolean;
+  /** Shared per process: per-digest SQL analysis, and masking grants (survive reloads). */
+  analysisCache: AnalysisCache;
+  grants: GrantStore | null;
 }
 
 interface BoundListener {
@@ -41,6 +48,7 @@ interface Shared {
   readonly config: Config;
   readonly router: Router;
   readonly backendTls: ReadonlyMap<string, BackendLegTls>;
+  readonly masking: MaskingPolicy | null;
 }
 
 export class Gateway {
@@ -63,8 +71,10 @@ export class Gateway {
     this.#shared = this.#build(opts.config, null);
     this.#health = this.#healthChecker(opts.config);
     this.state.on('change', (c) => {
-      if (c.kind === 'health') opts.log.warn({ backend: c.name, from: c.previous.status, to: c.current.status, err: c.current.lastError }, 'backend health changed');
-      else if (c.kind === 'drain') opts.log.info({ backend: c.name, draining: c.current.draining, redirect_to: c.current.redirect_to }, 'backend drain changed');
+      if (c.kind === 'health') {
+        backendHealthChanged(c.name, c.current.status);
+        opts.log.warn({ backend: c.name, from: c.previous.status, to: c.current.status, err: c.current.lastError }, 'backend health changed');
+      } else if (c.kind === 'drain') opts.log.info({ backend: c.name, draining: c.current.draining, redirect_to: c.current.redirect_to }, 'backend drain changed');
     });
   }
 
@@ -130,6 +140,7 @@ export class Gateway {
       l.tls = listenerTls[i]!;
       l.proxyFrom = compileCidrs(l.config.proxy_protocol_networks);
     });
+    for (const b of this.#shared.config.backends) if (!config.backends.some((x) => x.name === b.name)) backendRemoved(b.name);
     this.state.sync(config);
     this.#shared = shared;
     void this.#health.stop();
@@ -141,7 +152,8 @@ export class Gateway {
   #build(config: Config, _previous: Shared | null): Shared {
     const backendTls = new Map<string, BackendLegTls>();
     for (const b of config.backends) backendTls.set(b.name, buildBackendLegTls(b.tls, this.#opts.log.child({ backend: b.name })));
-    return { config, router: new Router(config, { state: this.state }), backendTls };
+    const masking = config.masking.rules.length > 0 ? compilePolicy(config.masking) : null;
+    return { config, router: new Router(config, { state: this.state }), backendTls, masking };
   }
 
   #healthChecker(config: Config): HealthChecker {
@@ -189,6 +201,10 @@ export class Gateway {
         greetingTemplate: (l) => this.#greetingTemplate(l),
         clientTls: listener.tls,
         acceptsProxyHeader: (ip) => listener.proxyFrom(ip),
+        masking:
+          shared.masking !== null && this.#opts.grants !== null
+            ? { policy: shared.masking, grants: this.#opts.grants, cache: this.#opts.analysisCache }
+            : null,
         backendTls: (name) => shared.backendTls.get(name)!,
         forceAuthSwitch: this.#opts.forceAuthSwitch ?? false,
         isDraining: () => this.#draining,

@@ -19,6 +19,11 @@ export class HandshakeLeg {
   #failure: unknown = null;
   #onFrame: ((f: Frame) => void) | null = null;
   #onFailure: ((e: unknown) => void) | null = null;
+  /** The last chunks received, covering at least every byte not yet taken as a frame (see detachRaw). */
+  readonly #chunks: Buffer[] = [];
+  #chunkBytes = 0;
+  #received = 0;
+  #taken = 0;
 
   constructor(socket: Socket, leg: 'client' | 'backend', maxPacket: number) {
     this.#socket = socket;
@@ -73,11 +78,33 @@ export class HandshakeLeg {
     return rest;
   }
 
+  /**
+   * Stops reading frames and returns the raw bytes received but not taken as a frame. For a socket that
+   * switches to TLS after the SSLRequest: a client may send its ClientHello right behind the SSLRequest
+   * (mysql2 does), and those bytes belong to the TLS layer, not to MySQL framing.
+   */
+  detachRaw(): Buffer {
+    this.#socket.off('data', this.#onData);
+    this.#socket.off('close', this.#onClose);
+    this.#socket.off('error', this.#onError);
+    this.#onFrame = null;
+    this.#onFailure = null;
+    const rest = this.#received - this.#taken;
+    const all = Buffer.concat(this.#chunks);
+    return all.subarray(all.length - rest);
+  }
+
   #take(): Frame | null {
-    return this.#framer.next();
+    const f = this.#framer.next();
+    if (f !== null) this.#taken += f.length + 4 * f.nPackets;
+    return f;
   }
 
   readonly #onData = (chunk: Buffer): void => {
+    this.#received += chunk.length;
+    this.#chunks.push(chunk);
+    this.#chunkBytes += chunk.length;
+    while (this.#chunks.length > 0 && this.#chunkBytes - this.#chunks[0]!.length >= this.#received - this.#taken) this.#chunkBytes -= this.#chunks.shift()!.length;
     this.#framer.push(chunk);
     try {
       if (this.#onFrame !== null) {

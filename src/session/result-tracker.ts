@@ -35,6 +35,22 @@ export interface StatementResult {
   readonly error: StatementError | null;
   readonly bytesOut: number;
   readonly durationNs: bigint;
+  /** Columns whose values masking changed or withheld (set by the session). */
+  readonly masked?: readonly string[];
+}
+
+/**
+ * Sees the column definitions of each result set (only set when a hook — masking — needs them) and decides,
+ * when its rows start, whether the caller rewrites them: `true` makes the backend walker stop after the
+ * packet that ends the definitions, so the relay can decode rows from there.
+ */
+export interface ResultSetObserver {
+  onResultSetStart(cmd: CommandStart, columns: number): void;
+  /** One ColumnDefinition41: `buf[off, off + head)`, `head < length` when cut at the walker's head limit. */
+  onColumnDefinition(cmd: CommandStart, buf: Buffer, off: number, head: number, length: number): void;
+  onRowsStart(cmd: CommandStart, binary: boolean): boolean;
+  /** COM_STMT_EXECUTE opened a cursor: its rows come with COM_STMT_FETCH, under the same columns. */
+  onCursorOpened(cmd: CommandStart): void;
 }
 
 export interface TrackerEvents {
@@ -85,6 +101,9 @@ export class ResultTracker {
   #lastPreparedId: number | null = null;
   /** Last status flags seen from the server (IN_TRANS etc.). */
   statusFlags = 0;
+
+  /** Set by the session when result sets must be observed (masking). */
+  observer: ResultSetObserver | null = null;
 
   /** Sinks for the two PacketWalkers. */
   readonly fromClient: PacketSink;
@@ -175,7 +194,15 @@ export class ResultTracker {
 
   // ---- backend → client ------------------------------------------------------------------------------
 
-  #onBackendPacket(_seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): void {
+  /** For a packet the relay decodes: 'text'/'binary' when it is a row of the response being read, else null. */
+  rowKind(first: number, length: number): 'text' | 'binary' | null {
+    const phase = this.#queue[0]?.phase;
+    if (phase === undefined || phase.kind !== 'rows') return null;
+    if (first === 0xff || (first === 0xfe && (length < 9 || (this.#deprecateEof && length < 0xffffff)))) return null;
+    return phase.binary ? 'binary' : 'text';
+  }
+
+  #onBackendPacket(_seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): boolean | void {
     const f = this.#queue[0];
     if (f === undefined) return; // unsolicited (e.g. the server's ERR before it closes an idle connection)
     f.bytesOut += length + 4;
@@ -186,14 +213,23 @@ export class ResultTracker {
       case 'first':
         return this.#onFirst(f, length, buf, off, head, first);
       case 'columnDefs':
-        if (--phase.left === 0) f.phase = this.#deprecateEof ? { kind: 'rows', binary: phase.binary } : { kind: 'columnsEof', binary: phase.binary };
-        return;
+        this.observer?.onColumnDefinition(f.cmd, buf, off, head, length);
+        if (--phase.left > 0) return;
+        if (!this.#deprecateEof) {
+          f.phase = { kind: 'columnsEof', binary: phase.binary };
+          return;
+        }
+        f.phase = { kind: 'rows', binary: phase.binary };
+        return this.observer?.onRowsStart(f.cmd, phase.binary);
       case 'columnsEof': {
         // intermediate EOF; with a cursor open (COM_STMT_EXECUTE) no rows follow until COM_STMT_FETCH
         const status = head >= 5 ? buf.readUInt16LE(off + 3) : 0;
-        if (phase.binary && (status & ServerStatus.CURSOR_EXISTS) !== 0) return this.#endStatement(f, status, 0, 0, 0, null);
+        if (phase.binary && (status & ServerStatus.CURSOR_EXISTS) !== 0) {
+          this.observer?.onCursorOpened(f.cmd);
+          return this.#endStatement(f, status, 0, 0, 0, null);
+        }
         f.phase = { kind: 'rows', binary: phase.binary };
-        return;
+        return this.observer?.onRowsStart(f.cmd, phase.binary);
       }
       case 'rows':
         if (first === 0xfe && (length < 9 || (this.#deprecateEof && length < 0xffffff))) return this.#onTerminator(f, length, buf, off, head);
@@ -247,7 +283,8 @@ export class ResultTracker {
     // column count
     const r = { pos: off };
     const count = readLenenc(buf, r, off + head);
-    const binary = f.cmd.code !== Command.COM_QUERY;
+    const binary = f.cmd.code !== Command.COM_QUERY && f.cmd.code !== Command.COM_PROCESS_INFO;
+    this.observer?.onResultSetStart(f.cmd, count);
     f.phase = count > 0 ? { kind: 'columnDefs', left: count, binary } : { kind: 'rows', binary };
   }
 

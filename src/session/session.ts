@@ -15,6 +15,15 @@ import { encodeSSLRequest, isSSLRequest } from '../protocol/ssl-request.ts';
 import { parseErr } from '../protocol/err.ts';
 import { encodeComChangeUser, parseComChangeUser } from '../protocol/commands.ts';
 import { PacketWalker } from '../protocol/packet-walker.ts';
+import { Framer } from '../protocol/framer.ts';
+import { encodeErr } from '../protocol/err.ts';
+import { commandName } from '../protocol/constants.ts';
+import { packetCount } from '../protocol/packet.ts';
+import { MariaDbCapability } from '../protocol/constants.ts';
+import { MaskingController } from './masking-controller.ts';
+import type { MaskingPolicy } from '../masking/policy.ts';
+import type { GrantStore } from '../masking/grants.ts';
+import type { AnalysisCache } from '../sql/cache.ts';
 import { parseProxyHeader, type ProxyAddresses, type ProxyHeader } from '../protocol/proxy-protocol.ts';
 import type { Frame } from '../protocol/framer.ts';
 import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
@@ -38,6 +47,8 @@ const FORCE_SWITCH_PLUGIN = 'proxy_force_switch';
 /** First payload bytes of backend packets the tracker may read (OK/EOF/ERR fit; rows are only counted). */
 const BACKEND_HEAD = 1024;
 const CLIENT_HEAD_NO_SQL = 16;
+/** With masking, whole column definitions must be readable (names can be long in utf8mb4). */
+const MASKING_HEAD = 64 * 1024;
 const CLIENT_HEAD_SQL = 64 * 1024;
 
 export type SessionState =
@@ -62,6 +73,8 @@ export interface SessionEnv {
   readonly greetings: Map<string, HandshakeV10>;
   /** Sluice's own greeting before a backend is chosen: what every backend behind the listener can do. */
   greetingTemplate(listener: string): HandshakeV10;
+  /** Masking (absent: no rules configured). */
+  readonly masking: { readonly policy: MaskingPolicy; readonly grants: GrantStore; readonly cache: AnalysisCache } | null;
   /** Whether a peer address is a trusted load balancer (listeners[].proxy_protocol_networks). */
   acceptsProxyHeader(ip: string): boolean;
   /** The client leg's TLS (null when the listener's mode is disabled or passthrough). */
@@ -109,6 +122,18 @@ export class Session {
   /** A command packet being gathered because it must be rewritten before it goes upstream. */
   #held: { need: number; parts: Buffer[]; have: number } | null = null;
   #pendingUser: { user: string; schema: string | null } | null = null;
+  #masking: MaskingController | null = null;
+  #maskingGuardsStatements = false;
+  /** Packet mode on a leg (masking): non-null while that leg is decoded frame by frame. */
+  #clientFramer: Framer | null = null;
+  #backendFramer: Framer | null = null;
+  /** Sequence-id shift of the response being rewritten (a masked row changed its packet count). */
+  #seqShift = 0;
+  /** COM_STMT_FETCH commands of masked cursors in flight. */
+  #fetchRewrites = 0;
+  /** The client leg waits for in-flight responses before Sluice answers a rejected statement. */
+  #clientBlocked = false;
+  #whenIdle: (() => void) | null = null;
 
   constructor(env: SessionEnv, client: Socket) {
     this.#env = env;
@@ -259,8 +284,10 @@ export class Session {
     this.#clientSeq = (first.seq + first.nPackets) & 0xff;
     if (isSSLRequest(first.payload())) {
       if (!offerTls || env.clientTls === null) throw new BadHandshake('TLS was requested but is not enabled on this listener');
-      // bytes after the SSLRequest and before the TLS handshake would be plaintext injected into TLS
-      if (clientLeg.detach().length > 0) throw new BadHandshake('data after the SSLRequest, before the TLS handshake');
+      // bytes right behind the SSLRequest (mysql2 sends its ClientHello without waiting) go to the TLS
+      // layer, never to MySQL framing: plaintext injected there fails the TLS handshake
+      const early = clientLeg.detachRaw();
+      if (early.length > 0) this.#client.unshift(early);
       this.#setState({ kind: 'clientTls' });
       const up = await env.clientTls.upgrade(this.#client, limits.handshake_timeout).catch((e: unknown) => {
         tlsFailure('client', e);
@@ -305,6 +332,7 @@ export class Session {
       backendGreeting = await this.#connectBackend(r.route.name, r.backend);
     }
     this.#log = this.#log.child({ route: this.#route, backend: this.#backendName });
+    this.#setUpMasking(r.route.masking, response);
 
     // 4. upstream TLS, decided by the backend's mode; nothing but the SSLRequest goes before it
     const clientTls = this.#clientTls !== null;
@@ -459,27 +487,32 @@ export class Session {
     const env = this.#env;
     const client = this.#client;
     const backend = this.#backend!;
+    const masking = this.#masking;
     const tracker = new ResultTracker(
       {
         onCommand: (cmd) => this.#onCommand(cmd),
         onStatement: (r) => this.#onStatement(r),
         onCommandDone: (cmd, idle) => this.#onCommandDone(cmd, idle),
       },
-      { capabilities: this.#clientCaps, captureSql: env.hooks.wantsSql },
+      { capabilities: this.#clientCaps, captureSql: env.hooks.wantsSql || masking !== null },
     );
+    tracker.observer = masking;
     this.#tracker = tracker;
     this.#clientWalker = new PacketWalker(tracker.fromClient, {
-      headLimit: env.hooks.wantsSql ? CLIENT_HEAD_SQL : CLIENT_HEAD_NO_SQL,
+      headLimit: env.hooks.wantsSql || masking !== null ? CLIENT_HEAD_SQL : CLIENT_HEAD_NO_SQL,
       maxPacket: env.config.limits.max_packet,
     });
-    this.#backendWalker = new PacketWalker(tracker.fromBackend, { headLimit: BACKEND_HEAD, maxPacket: 2 ** 31 });
+    // with masking, whole column definitions must be seen (they are small; rows are only counted)
+    this.#backendWalker = new PacketWalker(tracker.fromBackend, { headLimit: masking !== null ? MASKING_HEAD : BACKEND_HEAD, maxPacket: 2 ** 31 });
+    // the bypass guard must see every statement before it goes upstream: frame the client leg
+    if (masking !== null && this.#maskingGuardsStatements) this.#clientFramer = new Framer({ maxPacket: env.config.limits.max_packet });
     this.#setState({ kind: 'ready' });
 
     client.on('data', this.#onClientData);
     backend.on('data', this.#onBackendData);
     client.on('drain', () => backend.resume());
     backend.on('drain', () => {
-      if (this.#hookWaits === 0) client.resume();
+      if (this.#hookWaits === 0 && !this.#clientBlocked) client.resume();
     });
     client.on('error', (e) => this.#log.debug({ err: e.message }, 'client socket error'));
     backend.on('error', (e) => this.#log.debug({ err: e.message }, 'backend socket error'));
@@ -497,6 +530,7 @@ export class Session {
 
   // hot path
   readonly #onClientData = (chunk: Buffer): void => {
+    if (this.#clientFramer !== null) return this.#onClientFrames(chunk);
     if (this.#held !== null) return this.#holdMore(chunk);
     const tracker = this.#tracker!;
     const walker = this.#clientWalker!;
@@ -507,24 +541,140 @@ export class Session {
       return this.#holdMore(chunk);
     }
     this.#bytesIn += chunk.length;
+    this.#forwardToBackend(chunk);
+  };
+
+  /** Feeds the client walker (tracking) and writes upstream, pausing the client when the backend is slow. */
+  #forwardToBackend(bytes: Buffer): void {
     try {
-      walker.walk(chunk);
+      this.#clientWalker!.walk(bytes);
     } catch (e) {
       return this.#fatal(e);
     }
-    if (!this.#backend!.write(chunk)) this.#client.pause();
-  };
+    if (!this.#backend!.write(bytes)) this.#client.pause();
+  }
 
   // hot path
   readonly #onBackendData = (chunk: Buffer): void => {
+    if (this.#backendFramer !== null) return this.#onBackendFrames(chunk);
     this.#bytesOut += chunk.length;
+    let stop: number;
     try {
-      this.#backendWalker!.walk(chunk);
+      stop = this.#backendWalker!.walk(chunk);
     } catch (e) {
       return this.#fatal(e);
     }
-    if (!this.#client.write(chunk)) this.#backend!.pause();
+    if (stop < 0) {
+      if (!this.#client.write(chunk)) this.#backend!.pause();
+      return;
+    }
+    // a result set whose rows masking rewrites starts right after `stop`: decode from there
+    if (stop > 0) this.#client.write(chunk.subarray(0, stop));
+    this.#backendFramer = new Framer({ maxPacket: 2 ** 31 });
+    this.#bytesOut -= chunk.length - stop; // counted again as frames
+    if (stop < chunk.length) this.#onBackendFrames(chunk.subarray(stop));
   };
+
+  /** Packet mode on the backend leg: rows of a masked result set are decoded, masked and re-encoded. */
+  #onBackendFrames(chunk: Buffer): void {
+    const framer = this.#backendFramer!;
+    const tracker = this.#tracker!;
+    const masking = this.#masking!;
+    this.#bytesOut += chunk.length;
+    framer.push(chunk);
+    const client = this.#client;
+    client.cork();
+    let ok = true;
+    try {
+      for (let f = framer.next(); f !== null; f = framer.next()) {
+        const original = f.payload();
+        let out = original;
+        const kind = tracker.rowKind(original[0] ?? -1, f.length);
+        const plan = masking.rowPlan;
+        if (kind !== null && plan !== null) out = kind === 'text' ? plan.maskTextRow(original) : plan.maskBinaryRow(original);
+        tracker.fromBackend.onPacket(f.seq, f.length, original, 0, Math.min(f.length, MASKING_HEAD), false);
+        // a rewritten row may need another number of 16 MiB packets: later ids of the response shift
+        const seq = (f.seq + this.#seqShift) & 0xff;
+        if (out !== original) this.#seqShift += packetCount(out.length) - f.nPackets;
+        ok = client.write(encodePacket(out, seq));
+        if (tracker.inFlight === 0) this.#seqShift = 0;
+      }
+    } catch (e) {
+      client.uncork();
+      return this.#fatal(e);
+    }
+    client.uncork();
+    if (!ok) this.#backend!.pause();
+    // back to the zero-copy path once nothing masked is streaming and no packet is half read
+    if (framer.pending() === 0 && masking.rowPlan === null && this.#fetchRewrites === 0) this.#backendFramer = null;
+  }
+
+  /** Packet mode on the client leg (masking guard): every statement is checked before it goes upstream. */
+  #onClientFrames(chunk: Buffer): void {
+    this.#bytesIn += chunk.length;
+    this.#clientFramer!.push(chunk);
+    this.#drainClientFrames();
+  }
+
+  #drainClientFrames(): void {
+    const framer = this.#clientFramer!;
+    const tracker = this.#tracker!;
+    try {
+      for (let f = this.#clientBlocked ? null : framer.next(); f !== null; f = this.#clientBlocked ? null : framer.next()) {
+        const payload = f.payload();
+        if (!tracker.clientStreaming && f.seq === 0 && payload.length > 0) {
+          if (payload[0] === Command.COM_CHANGE_USER) {
+            this.#forwardChangeUser(encodePacket(payload, 0));
+            continue;
+          }
+          const v = this.#masking!.check(payload);
+          if (v.kind === 'reject') {
+            this.#rejectStatement(payload, v.err);
+            continue;
+          }
+          if (payload[0] === Command.COM_STMT_FETCH && payload.length >= 5 && this.#masking!.fetchNeedsRewrite(payload.readUInt32LE(1))) {
+            this.#fetchRewrites++;
+            this.#backendFramer ??= new Framer({ maxPacket: 2 ** 31 });
+          }
+        }
+        this.#forwardToBackend(encodePacket(payload, f.seq));
+      }
+    } catch (e) {
+      this.#fatal(e);
+    }
+  }
+
+  /**
+   * A statement the guard refused: the client gets ERR 1142, the backend never sees it. With commands
+   * still in flight the ERR must wait for their responses, so the client leg stops until they end.
+   */
+  #rejectStatement(payload: Buffer, err: { code: number; sqlState: string; message: string }): void {
+    const send = (): void => {
+      const cmd: CommandStart = {
+        seqNo: 0,
+        code: payload[0]!,
+        name: commandName(payload[0]!),
+        sql: payload.toString('utf8', 1),
+        sqlTruncated: false,
+        statementId: null,
+        startedAt: process.hrtime.bigint(),
+      };
+      this.#env.hooks.onCommand?.(this.facts, cmd);
+      this.#client.write(encodePacket(encodeErr(err), 1));
+      this.#statements++;
+      this.#env.hooks.onStatement?.(this.facts, { command: cmd, index: 0, rows: 0, affectedRows: 0, lastInsertId: 0, warnings: 0, error: err, bytesOut: 0, durationNs: 0n, masked: [] });
+      this.#log.info({ code: err.code, err: err.message }, 'statement rejected by the masking guard');
+    };
+    if (this.#tracker!.inFlight === 0) return send();
+    this.#clientBlocked = true;
+    this.#client.pause();
+    this.#whenIdle = () => {
+      send();
+      this.#clientBlocked = false;
+      this.#client.resume();
+      this.#drainClientFrames();
+    };
+  }
 
   #holdMore(chunk: Buffer): void {
     const held = this.#held!;
@@ -548,15 +698,29 @@ export class Session {
     } catch (e) {
       this.#log.info({ err: (e as Error).message }, 'COM_CHANGE_USER not understood; forwarded unchanged');
     }
-    try {
-      this.#clientWalker!.walk(out);
-    } catch (e) {
-      return this.#fatal(e);
-    }
-    if (!this.#backend!.write(out)) this.#client.pause();
+    this.#forwardToBackend(out);
+  }
+
+  #setUpMasking(routeRules: readonly string[] | undefined, response: HandshakeResponse41): void {
+    const m = this.#env.masking;
+    if (m === null) return;
+    const rules = m.policy.forRoute(routeRules);
+    if (rules.ruleNames.length === 0) return;
+    this.#maskingGuardsStatements = rules.columnGlobs(new Set()).length > 0;
+    this.#masking = new MaskingController({
+      rules,
+      onBypass: m.policy.onBypass,
+      grants: m.grants,
+      cache: m.cache,
+      extendedMetadata: (response.capabilities & Capability.LONG_PASSWORD) === 0 && (response.mariadbCapabilities & MariaDbCapability.EXTENDED_METADATA) !== 0,
+      user: () => this.#user ?? '',
+      schema: () => this.#schema,
+      warn: (message) => this.#log.warn(message),
+    });
   }
 
   #onCommand(cmd: CommandStart): void {
+    this.#masking?.onCommand(cmd);
     if (cmd.code === Command.COM_QUIT) this.#quit = true;
     this.#env.hooks.onCommand?.(this.facts, cmd);
   }
@@ -576,7 +740,9 @@ export class Session {
     }
     if (r.command.code === Command.COM_CHANGE_USER) this.#pendingUser = null;
     if (r.command.code === Command.COM_RESET_CONNECTION) this.#tracker?.statements.clear();
-    const wait = this.#env.hooks.onStatement?.(this.facts, r);
+    const masked = this.#masking?.masked;
+    const wait = this.#env.hooks.onStatement?.(this.facts, masked !== undefined && masked.length > 0 ? { ...r, masked: [...masked] } : r);
+    if (this.#masking !== null) this.#masking.masked = [];
     if (wait !== undefined) this.#pauseClientUntil(wait);
   }
 
@@ -585,7 +751,7 @@ export class Session {
     this.#hookWaits++;
     this.#client.pause();
     const done = (): void => {
-      if (--this.#hookWaits === 0 && this.#state.kind !== 'closed') this.#client.resume();
+      if (--this.#hookWaits === 0 && this.#state.kind !== 'closed' && !this.#clientBlocked) this.#client.resume();
     };
     p.then(done, (e: unknown) => {
       this.#log.error({ err: e }, 'session hook failed');
@@ -597,6 +763,16 @@ export class Session {
 
   #onCommandDone(cmd: CommandStart, idle: boolean): void {
     if (cmd.code === Command.COM_QUIT) return;
+    if (this.#masking !== null) {
+      this.#masking.onCommandDone(cmd);
+      if (cmd.code === Command.COM_STMT_FETCH && this.#fetchRewrites > 0) this.#fetchRewrites--;
+    }
+    if (idle && this.#whenIdle !== null) {
+      // a rejected statement waited for this response: answer it after the chunk is written
+      const run = this.#whenIdle;
+      this.#whenIdle = null;
+      queueMicrotask(run);
+    }
     // called from inside #onBackendData, before the chunk that ends the response is written to the
     // client: close only after that write, or the statement's last packets are lost (write after end)
     if (idle && this.#env.isDraining()) {

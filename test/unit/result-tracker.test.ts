@@ -208,7 +208,7 @@ test('an unsolicited ERR while idle (server closing the connection) is ignored',
 
 test('PacketWalker.atBoundary is false between a 0xFFFFFF packet and its continuation', () => {
   const heads: Array<[number, boolean]> = [];
-  const w = new PacketWalker({ onPacket: (_seq, len, _buf, _off, _head, cont) => heads.push([len, cont]) }, { headLimit: 16, maxPacket: 1 << 30 });
+  const w = new PacketWalker({ onPacket: (_seq, len, _buf, _off, _head, cont) => { heads.push([len, cont]); } }, { headLimit: 16, maxPacket: 1 << 30 });
   const logical = encodePacket(Buffer.alloc(0xffffff + 3, 0x11), 0); // 0xFFFFFF packet + 3-byte continuation
   const split = 4 + 0xffffff;
   w.walk(logical.subarray(0, split));
