@@ -3,7 +3,7 @@
 // `{error, message}`. Every state change (and every refused one) calls `onAdminEvent`, which the
 // caller turns into an audit `admin` event. The caller is the bearer-token holder: `x-sluice-caller`
 // names a person when the token is shared.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { parseDuration } from '../../config/units.ts';
 import { GrantError } from '../../masking/grants.ts';
