@@ -30,6 +30,8 @@ export interface DigestRow {
 
 interface Entry {
   hash: string;
+  /** Label children, looked up once (prom-client hashes label objects on every call otherwise). */
+  series: { calls: Counter.Internal; time: Histogram.Internal<'digest'> } | null;
   digest: string;
   calls: number;
   totalNs: bigint;
@@ -93,7 +95,7 @@ export class DigestStats {
     let e = this.#entries.get(s.hash);
     if (e === undefined) {
       if (this.#entries.size >= this.#max) this.#evict();
-      e = { hash: s.hash, digest: s.digest, calls: 0, totalNs: 0n, maxNs: 0n, rows: 0, errors: 0, first: now, last: now };
+      e = { hash: s.hash, series: null, digest: s.digest, calls: 0, totalNs: 0n, maxNs: 0n, rows: 0, errors: 0, first: now, last: now };
       this.#entries.set(s.hash, e);
       if (this.#top.size < this.#topN) this.#top.add(s.hash);
     }
@@ -105,16 +107,22 @@ export class DigestStats {
     e.last = now;
     const seconds = Number(s.durationNs) / 1e9;
     if (this.#top.has(s.hash)) {
-      this.#digestCalls.inc({ digest: s.hash });
-      this.#digestTime.observe({ digest: s.hash }, seconds);
+      e.series ??= { calls: this.#digestCalls.labels(s.hash), time: this.#digestTime.labels(s.hash) };
+      e.series.calls.inc();
+      e.series.time.observe(seconds);
     }
-    const user = this.#capped(this.#users, s.user, this.#maxUsers);
-    this.#userCalls.inc({ user });
-    this.#userTime.observe({ user }, seconds);
+    const u = this.#userSeries(s.user);
+    u.calls.inc();
+    u.time.observe(seconds);
     for (const t of s.tables) {
-      const key = `${t.schema ?? ''}.${t.table}`;
-      const capped = this.#capped(this.#tables, key, this.#maxTables) === 'other';
-      this.#tableOps.inc(capped ? { schema: 'other', table: 'other', op: t.op } : { schema: t.schema ?? '', table: t.table, op: t.op });
+      const key = `${t.schema ?? ''}.${t.table}.${t.op}`;
+      let child = this.#tableChildren.get(key);
+      if (child === undefined) {
+        const capped = this.#capped(this.#tables, `${t.schema ?? ''}.${t.table}`, this.#maxTables) === 'other';
+        child = this.#tableOps.labels(capped ? 'other' : (t.schema ?? ''), capped ? 'other' : t.table, t.op);
+        if (!capped) this.#tableChildren.set(key, child);
+      }
+      child.inc();
     }
   }
 
@@ -141,6 +149,19 @@ export class DigestStats {
     clearInterval(this.#timer);
   }
 
+  readonly #tableChildren = new Map<string, Counter.Internal>();
+  readonly #userChildren = new Map<string, { calls: Counter.Internal; time: Histogram.Internal<'user'> }>();
+
+  #userSeries(name: string): { calls: Counter.Internal; time: Histogram.Internal<'user'> } {
+    let c = this.#userChildren.get(name);
+    if (c === undefined) {
+      const user = this.#capped(this.#users, name, this.#maxUsers);
+      c = this.#userChildren.get(user) ?? { calls: this.#userCalls.labels(user), time: this.#userTime.labels(user) };
+      if (this.#userChildren.size < this.#maxUsers + 1) this.#userChildren.set(name, c);
+    }
+    return c;
+  }
+
   #capped(seen: Set<string>, v: string, max: number): string {
     if (seen.has(v)) return v;
     if (seen.size >= max) return 'other';
@@ -153,19 +174,23 @@ export class DigestStats {
     for (const e of this.#entries.values()) if (victim === null || e.totalNs < victim.totalNs) victim = e;
     if (victim === null) return;
     this.#entries.delete(victim.hash);
-    if (this.#top.delete(victim.hash)) this.#removeSeries(victim.hash);
+    if (this.#top.delete(victim.hash)) this.#removeSeries(victim);
   }
 
   /** Re-ranks which digests own Prometheus series; series of digests that left the top N are removed. */
   #rerank(): void {
     const next = new Set(this.top(this.#topN).map((r) => r.hash));
-    for (const h of this.#top) if (!next.has(h)) this.#removeSeries(h);
+    for (const h of this.#top) {
+      const e = this.#entries.get(h);
+      if (!next.has(h) && e !== undefined) this.#removeSeries(e);
+    }
     this.#top = next;
   }
 
-  #removeSeries(hash: string): void {
-    this.#digestCalls.remove({ digest: hash });
-    this.#digestTime.remove({ digest: hash });
+  #removeSeries(e: Entry): void {
+    this.#digestCalls.remove({ digest: e.hash });
+    this.#digestTime.remove({ digest: e.hash });
+    e.series = null;
   }
 }
 

@@ -5,6 +5,7 @@
 // references a masked table but cannot be parsed is rejected. Pure: no sockets; the caller sends ERR 1142.
 
 import { tokenize } from '../sql/tokenizer.ts';
+import { splitTokenRanges } from '../sql/digest.ts';
 import type { Token } from '../sql/tokenizer.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
 import type { Analysis, ColumnSource, OutputColumn } from '../sql/analyze.ts';
@@ -115,12 +116,68 @@ function reject(column: string, reason: string): GuardResult {
 export function checkStatement(sql: string, ruleSet: RuleSet, opts: GuardOptions): GuardResult {
   const globs = ruleSet.columnGlobs(opts.exemptRules);
   if (globs.length === 0) return PASS;
-  const tokens = tokenize(sql);
+  return checkText(sql, tokenize(sql), globs, opts, 0);
+}
+
+const isWord = (t: Token | undefined, w: string): boolean => t !== undefined && (t.type === 'keyword' || t.type === 'ident') && t.value.toUpperCase() === w;
+
+/** The text of a string literal token (`'…'`, `"…"`, with an optional _charset / N introducer). */
+function unquote(raw: string): string {
+  const q = raw.search(/['"]/);
+  const quote = raw[q] as string;
+  const body = raw.slice(q + 1, -1);
+  return body.replace(/\\(.)/gs, (_m, esc: string) => {
+    const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', b: '\b', Z: '\x1a' };
+    return map[esc] ?? esc;
+  }).replace(quote === "'" ? /''/g : /""/g, quote);
+}
+
+/**
+ * Dynamic SQL (`PREPARE s FROM …`, `EXECUTE IMMEDIATE …`) hides its statement in a string the token scan
+ * does not look into: a literal is checked as a statement of its own; anything else (a variable, an
+ * expression) cannot be known before it runs, so it is refused while column rules apply (fail closed).
+ */
+function dynamicSql(tokens: readonly Token[], from: number, to: number): { text: string | null } | null {
+  let i = from;
+  if (isWord(tokens[i], 'PREPARE') && (tokens[i + 1]?.type === 'ident' || tokens[i + 1]?.type === 'qident') && isWord(tokens[i + 2], 'FROM')) i += 3;
+  else if (isWord(tokens[i], 'EXECUTE') && isWord(tokens[i + 1], 'IMMEDIATE')) i += 2;
+  else return null;
+  const t = tokens[i];
+  if (t?.type === 'string' && i + 1 === to) return { text: unquote(t.value) };
+  return { text: null };
+}
+
+function checkText(sql: string, tokens: readonly Token[], globs: readonly ColumnGlob[], opts: GuardOptions, depth: number): GuardResult {
+  // several statements in one COM_QUERY (CLIENT_MULTI_STATEMENTS): each is judged on its own
+  const ranges = tokens.some((t) => t.type === 'semicolon') ? splitTokenRanges(tokens) : [[0, tokens.length] as [number, number]];
+  if (ranges.length > 1) {
+    for (const [a, b] of ranges) {
+      const part = sql.slice((tokens[a] as Token).start, (tokens[b - 1] as Token).end);
+      const r = checkText(part, tokenize(part), globs, opts, depth);
+      if (r.action === 'reject') return r;
+      // a forced NULL output is known per statement, not per result set of a multi-statement: refuse
+      if (r.action === 'mask_outputs') return reject(columnOfOutputs(part, globs), 'reaches the result through an expression inside a multi-statement query');
+    }
+    return PASS;
+  }
+  const dyn = ranges.length === 1 ? dynamicSql(tokens, (ranges[0] as [number, number])[0], (ranges[0] as [number, number])[1]) : null;
+  if (dyn !== null) {
+    const g = globs[0] as ColumnGlob;
+    if (dyn.text === null || depth > 2) return reject(g.pattern, 'may be read by dynamic SQL Sluice cannot check (PREPARE … FROM / EXECUTE IMMEDIATE of a non-literal)');
+    const inner = checkText(dyn.text, tokenize(dyn.text), globs, opts, depth + 1);
+    // the outputs of a server-side prepared statement show up later, under EXECUTE: refuse instead of masking
+    return inner.action === 'mask_outputs' ? reject(columnOfOutputs(dyn.text, globs), 'reaches the result through an expression in dynamic SQL') : inner;
+  }
   const touched = mentionsMaskedTable(tokens, globs);
   if (touched === null) return PASS; // hot path: no parse
   const { analysis } = opts.cache.analyzeCached(sql);
   if (!analysis.parsed) return reject(touched.pattern, UNPARSEABLE);
   return checkAnalysis(analysis, tokens, globs, opts);
+}
+
+/** A column name for the ERR of a statement whose masked outputs cannot be forced to NULL. */
+function columnOfOutputs(sql: string, globs: readonly ColumnGlob[]): string {
+  return mentionsMaskedTable(tokenize(sql), globs)?.pattern ?? (globs[0] as ColumnGlob).pattern;
 }
 
 function maskedTableRead(a: Analysis, globs: readonly ColumnGlob[], defaultSchema: string | null): string | null {

@@ -132,7 +132,7 @@ export class Gateway {
     if (names(config) !== names(this.#shared.config)) throw new Error('listeners[] changed: listener names and addresses need a restart');
     const listenerTls = this.#listeners.map((l) => {
       const lc = config.listeners.find((x) => x.name === l.config.name)!;
-      return lc.tls.mode === 'preferred' || lc.tls.mode === 'required' ? buildClientLegTls(lc.tls, this.#opts.log.child({ listener: lc.name })) : null;
+      return lc.tls.mode === 'preferred' || lc.tls.mode === 'required' ? buildClientLegTls(lc.tls, this.#opts.log.child({ listener: lc.name }), l.tls) : null;
     });
     const shared = this.#build(config, this.#shared);
     this.#listeners.forEach((l, i) => {

@@ -148,8 +148,21 @@ export class Session {
     return this.#state;
   }
 
+  /** What hooks see; rebuilt only when a fact changed (hooks run per statement: no allocation there). */
   get facts(): SessionFacts {
-    return {
+    const f = this.#facts;
+    if (
+      f !== null &&
+      f.user === this.#user &&
+      f.schema === this.#schema &&
+      f.route === this.#route &&
+      f.backend === this.#backendName &&
+      f.clientAddress === this.#clientAddress &&
+      f.clientTls === this.#clientTls
+    ) {
+      return f;
+    }
+    this.#facts = {
       conn: this.#env.conn,
       listener: this.#env.listener.name,
       clientAddress: this.#clientAddress,
@@ -159,7 +172,10 @@ export class Session {
       route: this.#route,
       backend: this.#backendName,
     };
+    return this.#facts;
   }
+
+  #facts: SessionFacts | null = null;
 
   info(): SessionInfo {
     const busy = this.#tracker !== null && this.#tracker.inFlight > 0;
@@ -287,7 +303,11 @@ export class Session {
       // bytes right behind the SSLRequest (mysql2 sends its ClientHello without waiting) go to the TLS
       // layer, never to MySQL framing: plaintext injected there fails the TLS handshake
       const early = clientLeg.detachRaw();
-      if (early.length > 0) this.#client.unshift(early);
+      if (early.length > 0) {
+        // paused, so the buffered bytes wait for the TLS socket (which reads them) instead of flowing away
+        this.#client.pause();
+        this.#client.unshift(early);
+      }
       this.#setState({ kind: 'clientTls' });
       const up = await env.clientTls.upgrade(this.#client, limits.handshake_timeout).catch((e: unknown) => {
         tlsFailure('client', e);
@@ -463,6 +483,11 @@ export class Session {
       this.#env.hooks.onAuth?.(this.facts, { ok: false, error: { code: e.errno, sqlState: e.sqlState, message: e.message } });
       this.#finish('backend_refused');
       return;
+    }
+    if (e instanceof LegClosed && e.leg === 'backend' && this.#state.kind === 'connectingBackend') {
+      // the backend died between accept and greeting (e.g. killed, health not yet noticed): the client
+      // gets ERR 1429 naming the route, like a refused dial, not a bare close
+      e = new BackendUnavailable(this.#route ?? '?', `backend ${this.#backendName ?? '?'} closed the connection before its greeting`, { cause: e });
     }
     if (e instanceof LegClosed) {
       this.#log.info({ err: e.message }, 'handshake ended');

@@ -97,13 +97,17 @@ class ClientLeg implements ClientLegTls {
   readonly #pending = new Map<unknown, Pending>();
   #material: Material;
 
-  constructor(cfg: ClientTlsConfig, log: pino.Logger) {
+  constructor(cfg: ClientTlsConfig, log: pino.Logger, previous: SelfSignedCert | null = null) {
     this.#cfg = cfg;
     this.#log = log;
     if ((cfg.cert === undefined) !== (cfg.key === undefined)) {
       throw new TlsFileError('client TLS: `cert` and `key` must be given together (or neither, for a generated self-signed certificate)');
     }
-    if (cfg.cert === undefined) {
+    if (cfg.cert === undefined && previous !== null) {
+      // a reload keeps the generated certificate: it changes only on a restart (docs/tls.md "Reload")
+      this.#generated = previous;
+      this.fingerprint256 = previous.fingerprint256;
+    } else if (cfg.cert === undefined) {
       this.#generated = generateSelfSigned();
       this.fingerprint256 = this.#generated.fingerprint256;
       log.info({ fingerprint256: this.fingerprint256, names: ['localhost', '127.0.0.1', '::1'] },
@@ -159,6 +163,11 @@ class ClientLeg implements ClientLegTls {
       };
     });
     return { defaultOptions, sni };
+  }
+
+  /** The generated self-signed certificate in use, if any (handed to the next instance on reload). */
+  get generated(): SelfSignedCert | null {
+    return this.#generated;
   }
 
   #contextFor(serverName: string): tls.SecureContext | undefined {
@@ -229,7 +238,10 @@ class ClientLeg implements ClientLegTls {
   }
 }
 
-/** Throws a TlsFileError naming the file for unreadable or mismatched key/cert. */
-export function buildClientLegTls(cfg: ClientTlsConfig, log: pino.Logger): ClientLegTls {
-  return new ClientLeg(cfg, log);
+/**
+ * Throws a TlsFileError naming the file for unreadable or mismatched key/cert. `previous` (the instance a
+ * reload replaces) passes on its generated self-signed certificate, so that it survives reloads.
+ */
+export function buildClientLegTls(cfg: ClientTlsConfig, log: pino.Logger, previous: ClientLegTls | null = null): ClientLegTls {
+  return new ClientLeg(cfg, log, previous instanceof ClientLeg ? previous.generated : null);
 }

@@ -128,7 +128,9 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => {});
-    const framer = new Framer();
+    let framer = new Framer();
+    /** bytes received before any switch to TLS (the SSLRequest is the first packet: what follows it is TLS) */
+    const plain: Buffer[] = [];
     let caps = SERVER_CAPS;
     const remote = (sock.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
     const send = (payload: Buffer, seq: number): void => {
@@ -259,6 +261,7 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
     );
 
     const onData = (chunk: Buffer): void => {
+      if (sock === raw) plain.push(chunk);
       framer.push(chunk);
       for (;;) {
         let f;
@@ -276,6 +279,11 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
             if (secureContext !== null && payload.length === 32 && (payload.readUInt32LE(0) & Capability.SSL) !== 0 && sock === raw) {
               // SSLRequest: the TLS handshake follows on the same socket; the response comes at seq 2 inside it
               raw.off('data', onData);
+              // a client may send its ClientHello right behind the SSLRequest: hand those bytes to TLS
+              raw.pause();
+              const early = Buffer.concat(plain).subarray(4 + payload.length);
+              if (early.length > 0) raw.unshift(early);
+              framer = new Framer();
               const t = new tls.TLSSocket(raw, { isServer: true, secureContext });
               t.on('error', () => {});
               t.once('secure', () => {

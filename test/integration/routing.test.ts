@@ -136,10 +136,12 @@ test('user tag: the mariadb CLI with db2.nat reaches db2 as nat', async () => {
 test('SNI: mysql2 over TLS to a host name reaches the sni route; without TLS the same name routes nowhere special', async () => {
   const tls = { ssl: { rejectUnauthorized: false }, stream: viaLoopback(sluice.port) } as const;
   const viaSni = await withConn({ host: 'a.sni.test', ...tls }, async (c) => {
-    const [rows] = await c.query("SHOW SESSION STATUS LIKE 'Ssl_version'");
-    return { marker: await marker(c), ssl: (rows as Array<{ Value: string }>)[0]?.Value };
+    const session = sluice.gateway.sessions().find((s) => s.route === 'sni-only');
+    return { marker: await marker(c), sni: session?.clientTls?.sni, tls: session?.clientTls?.version };
   });
   assert.equal(viaSni.marker, 'db2');
+  assert.equal(viaSni.sni, 'a.sni.test');
+  assert.match(viaSni.tls ?? '', /^TLSv1\.[23]$/);
   assert.equal((await reached({ host: 'localhost', ...tls })).marker, 'db3');
   // no TLS: no SNI, so only the listener route matches
   assert.equal((await reached({ host: 'a.sni.test', stream: viaLoopback(sluice.port) })).marker, 'db1');
