@@ -27,6 +27,11 @@ export interface SinkDriverOptions {
   readonly maxBatchChars?: number;
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  /**
+   * ms to let events gather after the queue turns readable, so a sink writes batches, not single events
+   * (one fs write / publish per event costs more than the event; sonic-boom's minLength idea). Default 5.
+   */
+  readonly lingerMs?: number;
 }
 
 export class SinkDriver {
@@ -39,6 +44,7 @@ export class SinkDriver {
   readonly #maxChars: number;
   readonly #baseMs: number;
   readonly #maxMs: number;
+  readonly #lingerMs: number;
   #up = false;
   #stopped = false;
   #written = 0;
@@ -59,6 +65,7 @@ export class SinkDriver {
     this.#maxChars = opts.maxBatchChars ?? 1024 * 1024;
     this.#baseMs = opts.backoffBaseMs ?? 100;
     this.#maxMs = opts.backoffMaxMs ?? 10_000;
+    this.#lingerMs = opts.lingerMs ?? 5;
     this.done = this.#run();
   }
 
@@ -103,6 +110,7 @@ export class SinkDriver {
       if (batch === null) {
         if (this.#queue.closed && this.#queue.parked === 0) break;
         await this.#queue.readable(this.#consumer);
+        if (this.#lingerMs > 0 && !this.#queue.closed) await new Promise((r) => setTimeout(r, this.#lingerMs));
         continue;
       }
       try {

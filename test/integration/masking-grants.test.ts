@@ -65,7 +65,7 @@ after(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-const connect = (port: number, u = user, pw = password) =>
+const connect = (port: number, u: string = user, pw: string = password) =>
   mysql.createConnection({ host: '127.0.0.1', port, user: u, password: pw, database: 'crm', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
 const norm = (r: unknown[]): Row => r.map((v, i) => (i === 0 ? Number(v) : v === null ? null : String(v))) as Row;
 

@@ -80,7 +80,7 @@ after(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-const my = (port: number, u = user) =>
+const my = (port: number, u: string = user) =>
   mysql.createConnection({ host: '127.0.0.1', port, user: u, password, database: 'crm', charset: 'utf8mb4_general_ci', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
 const maria = (port: number) => mariadb.createConnection({ host: '127.0.0.1', port, user, password, database: 'crm', dateStrings: true, bigIntAsNumber: false });
 

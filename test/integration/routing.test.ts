@@ -112,7 +112,7 @@ async function reached(opts: Opts): Promise<{ marker: string; user: string }> {
   });
 }
 
-/** mysql2 sends SNI for host names only; this dials 127.0.0.1 whatever the name. */
+/** mysql2 sends its `host` as SNI (names only; it ignores `ssl.servername`); this dials 127.0.0.1 whatever the name. */
 const viaLoopback = (port: number) => () => net.connect({ host: '127.0.0.1', port });
 /** mysql2 ignores its `localAddress` option: choose the client's source address through `stream`. */
 const from = (localAddress: string, host = '127.0.0.1', port = sluice.port) => ({ stream: () => net.connect({ host, port, localAddress }) });
