@@ -19,6 +19,7 @@ const suite: MicroSuite = {
       ],
       exempt_users: [],
       on_bypass: 'reject',
+      grants_file: 'unused.json',
     }, { key: Buffer.from('bench') }).forRoute(undefined);
     const col = (name: string, type: number) => ({
       catalog: 'def', schema: 'crm', table: 'users', orgTable: 'users', name, orgName: name, extendedMetadata: null,

@@ -13,7 +13,7 @@ export function col(schema: string, table: string, name: string, type: number = 
 }
 
 export function cfg(rules: MaskingRuleConfig[], extra: Partial<MaskingConfig> = {}): MaskingConfig {
-  return { default: rules.map((r) => r.name), rules, exempt_users: [], on_bypass: 'reject', ...extra };
+  return { default: rules.map((r) => r.name), rules, exempt_users: [], on_bypass: 'reject', grants_file: 'unused.json', ...extra };
 }
 
 export { ColumnFlag, ColumnType };
