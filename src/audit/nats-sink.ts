@@ -5,7 +5,7 @@
 // Publishes are pipelined (a window of acks in flight) but stop at the first sign of a disconnect,
 // so nothing after a lost message is published from that batch before the batch is retried.
 
-import { connect, Events, type JetStreamClient, type NatsConnection, type PubAck } from 'nats';
+import type { JetStreamClient, NatsConnection, PubAck } from 'nats';
 import type { Logger } from 'pino';
 import { errorMessage, type AuditSink, type BatchInfo } from './sink.ts';
 
@@ -28,6 +28,7 @@ export class NatsSink implements AuditSink {
   readonly name: string;
   readonly #opts: NatsSinkOptions;
   readonly #log: Logger;
+  #Events: (typeof import('nats'))['Events'] | null = null;
   /** distinguishes this process from an earlier run of the same gateway inside the dedup window */
   readonly #boot = Date.now().toString(36);
   readonly #enc = new TextEncoder();
@@ -50,6 +51,9 @@ export class NatsSink implements AuditSink {
 
   async open(): Promise<void> {
     if (this.#nc !== null && !this.#nc.isClosed()) return;
+    // loaded only when a NATS sink is configured (the client library is ~13 MiB of RSS)
+    const { connect, Events } = await import('nats');
+    this.#Events = Events;
     const nc = await connect({
       servers: this.#opts.url,
       name: `sluice-audit-${this.#opts.gatewayId}`,
@@ -131,11 +135,11 @@ export class NatsSink implements AuditSink {
   async #watch(nc: NatsConnection): Promise<void> {
     try {
       for await (const s of nc.status()) {
-        if (s.type === Events.Disconnect) {
+        if (s.type === this.#Events!.Disconnect) {
           this.#connected = false;
           this.#epoch++;
           this.#log.warn({ server: s.data }, 'audit NATS disconnected; events are held in the queue');
-        } else if (s.type === Events.Reconnect) {
+        } else if (s.type === this.#Events!.Reconnect) {
           this.#connected = true;
           this.#needStream = true;
           this.#log.info({ server: s.data }, 'audit NATS reconnected');
