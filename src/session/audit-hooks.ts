@@ -5,7 +5,7 @@
 // `when_full: block`, the returned promise pauses the client's reads.
 import type { Auditor } from '../audit/auditor.ts';
 import type { DigestStats } from '../audit/digest-stats.ts';
-import { auditTimestamp, type ClientFacts } from '../audit/events.ts';
+import { auditTimestamp, type AuditError, type ClientFacts } from '../audit/events.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
 import { splitStatements } from '../sql/digest.ts';
 import type { SessionFacts, SessionHooks } from './hooks.ts';
@@ -43,7 +43,7 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
           backend: s.backend,
           schema: s.schema,
           ok: o.ok,
-          error: o.error === null ? null : { code: o.error.code, ...(o.error.sqlState !== null ? { sql_state: o.error.sqlState } : {}), message: o.error.message },
+          error: auditError(o.error),
         }),
       );
     },
@@ -77,7 +77,7 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
           affected: r.affectedRows,
           bytes_out: r.bytesOut,
           masked: r.masked ?? EMPTY,
-          error: r.error === null ? null : { code: r.error.code, ...(r.error.sqlState !== null ? { sql_state: r.error.sqlState } : {}), message: r.error.message },
+          error: auditError(r.error),
         }),
       );
     },
@@ -98,6 +98,10 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
     },
   };
   return hooks;
+}
+
+function auditError(e: { code: number; sqlState: string | null; message: string } | null): AuditError | null {
+  return e === null ? null : { code: e.code, ...(e.sqlState !== null ? { sql_state: e.sqlState } : {}), message: e.message };
 }
 
 /** `true`/`false` (accepted/dropped and counted) need nothing; a promise is the back-pressure signal. */
