@@ -32,10 +32,19 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+const TEXT_CACHE_MAX = 1024;
+const TEXT_CACHE_MAX_SQL = 4096;
+
 export class AnalysisCache {
   readonly maxEntries: number;
   // Map iteration order is insertion order: re-inserting on hit makes the first key the LRU one
   readonly #entries = new Map<string, { digest: string; analysis: Analysis }>();
+  /**
+   * Exact statement text → result: prepared statements (COM_STMT_EXECUTE carries the prepared SQL) and
+   * repeated texts skip even the tokenizer. Bounded; cleared wholesale when full (texts with literals
+   * would otherwise churn it — they are served by the digest map above).
+   */
+  readonly #byText = new Map<string, CachedAnalysis>();
   #hits = 0;
   #misses = 0;
 
@@ -47,6 +56,25 @@ export class AnalysisCache {
 
   /** Digest `sql` (tokenizer only), then return the cached analysis or parse on a miss. Never throws. */
   analyzeCached(sql: string): CachedAnalysis {
+    const known = this.#byText.get(sql);
+    if (known !== undefined) {
+      // the digest map stays the authority (its LRU order and bound): refresh it, or forget the text
+      const entry = this.#entries.get(known.hash);
+      if (entry !== undefined) {
+        this.#entries.delete(known.hash);
+        this.#entries.set(known.hash, entry);
+        this.#hits++;
+        return known;
+      }
+      this.#byText.delete(sql);
+    }
+    const r = this.#analyzeByDigest(sql);
+    if (this.#byText.size >= TEXT_CACHE_MAX) this.#byText.clear();
+    if (sql.length <= TEXT_CACHE_MAX_SQL) this.#byText.set(sql, r.hit ? r : { ...r, hit: true });
+    return r;
+  }
+
+  #analyzeByDigest(sql: string): CachedAnalysis {
     // hot path: lex once, for both the digest and (on a miss) the analysis
     const tokens = tokenize(sql);
     const digest = digestTokens(tokens);
@@ -80,5 +108,6 @@ export class AnalysisCache {
 
   clear(): void {
     this.#entries.clear();
+    this.#byText.clear();
   }
 }
