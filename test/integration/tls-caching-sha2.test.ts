@@ -45,6 +45,9 @@ async function tap(port: number): Promise<{ port: number; upstream: Buffer[] }> 
     c.on('data', (d: Buffer) => upstream.push(Buffer.from(d)));
     c.pipe(b);
     b.pipe(c);
+    // close both sides together (a pipe pauses its source when the destination closes)
+    c.on('close', () => b.destroy());
+    b.on('close', () => c.destroy());
     c.on('error', () => b.destroy());
     b.on('error', () => c.destroy());
   });

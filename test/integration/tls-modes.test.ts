@@ -422,6 +422,10 @@ test('socket tap: only the SSLRequest is plaintext upstream; no user name or pas
     b.on('data', (d: Buffer) => rec.down.push(Buffer.from(d)));
     c.pipe(b);
     b.pipe(c);
+    // a pipe pauses its source once the destination closes, so the source would never read its own EOF
+    // and server.close() would wait forever: close both sides together
+    c.on('close', () => b.destroy());
+    b.on('close', () => c.destroy());
     c.on('error', () => b.destroy());
     b.on('error', () => c.destroy());
   });
