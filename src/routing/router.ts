@@ -98,18 +98,22 @@ export class Router {
     return { route: first.route, backend };
   }
 
-  /** First matching route, then the first usable backend of it. */
-  route(req: RouteRequest): RouteOutcome {
+  /**
+   * First matching route, then the first usable backend of it. `skip` holds backends this connection
+   * already failed to reach (they count as down for it, before the health checker notices).
+   */
+  route(req: RouteRequest, skip: ReadonlySet<string> = NO_SKIP): RouteOutcome {
     const { tag, rest } = splitUserTag(req.user, this.#separator);
     const compiled = this.#routes.find((r) => r.matchers.every((m) => m(req, tag)));
     if (compiled === undefined) return { kind: 'no_route', detail: describeRequest(req, tag) };
     const route = compiled.route;
     const user = compiled.stripsTag ? rest : req.user;
     for (const name of route.backends) {
+      if (skip.has(name)) continue;
       const drain = this.#drain(name);
       if (drain.draining) {
         const target = this.#redirectTarget(name);
-        if (target !== null) return { kind: 'ok', route, backend: this.#backend(target), user, redirectedFrom: name };
+        if (target !== null && !skip.has(target)) return { kind: 'ok', route, backend: this.#backend(target), user, redirectedFrom: name };
         continue;
       }
       if (this.#healthy(name)) return { kind: 'ok', route, backend: this.#backend(name), user, redirectedFrom: null };
@@ -160,6 +164,7 @@ export class Router {
 }
 
 const NOT_DRAINING: DrainState = { draining: false, redirect_to: null, since: null };
+const NO_SKIP: ReadonlySet<string> = new Set();
 
 /** "orders.alice" with "." → tag "orders", rest "alice"; no separator (or a leading one): no tag. */
 export function splitUserTag(user: string, separator: string): { tag: string | null; rest: string } {

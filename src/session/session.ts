@@ -275,11 +275,19 @@ export class Session {
     let clientLeg = new HandshakeLeg(this.#client, 'client', limits.max_packet);
 
     // 1. greeting: reuse the backend's when the route is known now (no extra round trip)
-    const pre = env.forceAuthSwitch ? null : env.router.preGreetingRoute(env.listener.name);
+    let pre = env.forceAuthSwitch ? null : env.router.preGreetingRoute(env.listener.name);
     let backendGreeting: HandshakeV10 | null = null;
+    /** Backends this connection could not reach: the next in failover order gets it (before health notices). */
+    const unreachable = new Map<string, string>();
     if (pre !== null) {
       this.#setState({ kind: 'connectingBackend' });
-      backendGreeting = await this.#connectBackend(pre.route.name, pre.backend);
+      try {
+        backendGreeting = await this.#connectBackend(pre.route.name, pre.backend);
+      } catch (e) {
+        if (!(e instanceof BackendUnavailable)) throw e;
+        unreachable.set(pre.backend.name, e.message);
+        pre = null;
+      }
     }
     const template = backendGreeting ?? env.greetingTemplate(env.listener.name);
     const offerTls = clientMode === 'preferred' || clientMode === 'required';
@@ -335,21 +343,34 @@ export class Session {
     this.#schema = response.database;
     this.#log = this.#log.child({ user: response.user });
 
-    // 3. route and backend
-    const r = env.router.route({
+    // 3. route and backend (on a connect failure, the next backend in failover order)
+    const request = {
       listener: env.listener.name,
       user: response.user,
       schema: response.database,
       clientAddress: this.#clientEndpoint.address,
       sni: this.#clientTls?.sni ?? null,
       serverHost: response.connectAttributes?.find(([k]) => k === '_server_host')?.[1] ?? null,
-    });
-    if (r.kind === 'no_route') throw new RouteNotFound(response.user, this.#client.remoteAddress ?? '?', r.detail);
-    if (r.kind === 'unavailable') throw new BackendUnavailable(r.route.name, r.reason);
-    if (backendGreeting === null || pre?.backend.name !== r.backend.name) {
+    };
+    let r = env.router.route(request, new Set(unreachable.keys()));
+    for (;;) {
+      if (r.kind === 'no_route') throw new RouteNotFound(response.user, this.#client.remoteAddress ?? '?', r.detail);
+      if (r.kind === 'unavailable') {
+        const failed = [...unreachable.values()].join('; ');
+        throw new BackendUnavailable(r.route.name, failed === '' ? r.reason : `${r.reason}; this connection: ${failed}`);
+      }
+      if (backendGreeting !== null && pre?.backend.name === r.backend.name) break;
       this.#backend?.destroy();
       this.#setState({ kind: 'connectingBackend' });
-      backendGreeting = await this.#connectBackend(r.route.name, r.backend);
+      try {
+        backendGreeting = await this.#connectBackend(r.route.name, r.backend);
+        break;
+      } catch (e) {
+        if (!(e instanceof BackendUnavailable)) throw e;
+        this.#log.warn({ backend: r.backend.name, err: e.message }, 'backend unreachable; trying the next in failover order');
+        unreachable.set(r.backend.name, e.message);
+        r = env.router.route(request, new Set(unreachable.keys()));
+      }
     }
     this.#log = this.#log.child({ route: this.#route, backend: this.#backendName });
     this.#setUpMasking(r.route.masking, response);
@@ -464,7 +485,15 @@ export class Session {
     this.#backend = socket;
     const leg = new HandshakeLeg(socket, 'backend', 1 << 30);
     this.#backendLeg = leg;
-    const f = await leg.next();
+    const f = await leg.next().catch((e: unknown) => {
+      // the backend died between accept and greeting (killed, health not yet noticed): unreachable like a
+      // refused dial, so the next backend in failover order is tried (or the client gets ERR 1429)
+      if (e instanceof LegClosed && e.leg === 'backend') {
+        socket.destroy();
+        throw new BackendUnavailable(route, `backend ${backend.name} closed the connection before its greeting`, { cause: e });
+      }
+      throw e;
+    });
     const p = f.payload();
     if (p[0] === 0xff) {
       // the server refused us before greeting (too many connections, host blocked): relay its ERR as is
@@ -483,11 +512,6 @@ export class Session {
       this.#env.hooks.onAuth?.(this.facts, { ok: false, error: { code: e.errno, sqlState: e.sqlState, message: e.message } });
       this.#finish('backend_refused');
       return;
-    }
-    if (e instanceof LegClosed && e.leg === 'backend' && this.#state.kind === 'connectingBackend') {
-      // the backend died between accept and greeting (e.g. killed, health not yet noticed): the client
-      // gets ERR 1429 naming the route, like a refused dial, not a bare close
-      e = new BackendUnavailable(this.#route ?? '?', `backend ${this.#backendName ?? '?'} closed the connection before its greeting`, { cause: e });
     }
     if (e instanceof LegClosed) {
       this.#log.info({ err: e.message }, 'handshake ended');

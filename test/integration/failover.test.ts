@@ -227,6 +227,8 @@ test('drain and undrain: 401 without the token; with it, new connections move wh
 test('failover: kill b1, new connections reach b2 within one health interval and never hang; restart, back to b1', async () => {
   const killedAt = Date.now();
   f1.kill();
+  // before any health verdict: this connection's own connect failure moves it to the next backend
+  assert.equal(await lands(), 'b2', 'a refused connect goes to the next backend in failover order at once');
   const seen: Array<string | number> = [];
   for (;;) {
     const t0 = Date.now();
@@ -245,7 +247,7 @@ test('failover: kill b1, new connections reach b2 within one health interval and
   const failoverMs = Date.now() - killedAt;
   // one (jittered, +10 %) interval until the probe that fails at once (connection refused), plus slack
   assert.ok(failoverMs <= INTERVAL_MS * 1.1 + TIMEOUT_MS + 1500, `failover took ${failoverMs} ms (${seen.join(',')})`);
-  assert.equal(status('b1'), 'down');
+  await waitFor(() => status('b1') === 'down', INTERVAL_MS * 1.1 + TIMEOUT_MS + 1500, 'b1 marked down');
   const row = (await backends())['b1']!;
   assert.equal(row.health.status, 'down');
   assert.ok(row.health.lastError !== null);

@@ -203,6 +203,11 @@ test('limits.max_connections: 3 → the 4th client gets ERR 1040 08004 in place 
 test('backend down at connect time → ERR 1429 HY000 naming the route', async () => {
   const s = await another(await freePort());
   const c = await RawClient.open(s.port);
+  // the pre-greeting connect failed, so Sluice greets on its own (another backend could still serve the
+  // client) and answers the client's response with the route's verdict, before any credential goes anywhere
+  const g = await c.greeting();
+  c.send(handshakeResponse(user, Buffer.alloc(20), { database: null }), 1);
+  assert.equal(g.protocolVersion, 10);
   const err = await c.expectErr();
   assert.equal(err.code, 1429);
   assert.equal(err.sqlState, 'HY000');
