@@ -18,13 +18,14 @@ import mysql from 'mysql2/promise';
 import { makeCerts, type TestCerts } from '../harness/certs.ts';
 import { startCachingSha2Server, type CachingSha2Server, type CachingSha2ServerOptions } from '../harness/caching-sha2-server.ts';
 import { startTestSluice } from '../harness/sluice.ts';
+import { startTap, type Tap } from '../harness/tap.ts';
 import type { SluiceHandle } from '../../src/main.ts';
 
 let dir: string;
 let certs: TestCerts;
 const peers: CachingSha2Server[] = [];
 const sluices: SluiceHandle[] = [];
-const taps: net.Server[] = [];
+const taps: Tap[] = [];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sluice-tls-sha2-'));
@@ -33,34 +34,22 @@ before(async () => {
 after(async () => {
   for (const s of sluices) await s.stop(500);
   await Promise.all(peers.map((p) => p.stop()));
-  for (const t of taps) t.close();
+  await Promise.all(taps.map((t) => t.close()));
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-/** A TCP relay that records every byte Sluice sends upstream. */
-async function tap(port: number): Promise<{ port: number; upstream: Buffer[] }> {
-  const upstream: Buffer[] = [];
-  const relay = net.createServer((c) => {
-    const b = net.connect(port, '127.0.0.1');
-    c.on('data', (d: Buffer) => upstream.push(Buffer.from(d)));
-    c.pipe(b);
-    b.pipe(c);
-    // close both sides together (a pipe pauses its source when the destination closes)
-    c.on('close', () => b.destroy());
-    b.on('close', () => c.destroy());
-    c.on('error', () => b.destroy());
-    b.on('error', () => c.destroy());
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  taps.push(relay);
-  return { port: (relay.address() as net.AddressInfo).port, upstream };
+/** A tap between Sluice and the peer: every byte Sluice sends upstream is recorded. */
+async function tap(port: number): Promise<Tap> {
+  const t = await startTap(port);
+  taps.push(t);
+  return t;
 }
 
 async function setup(
   peerOpts: CachingSha2ServerOptions,
   legs: { client: 'preferred' | 'disabled'; server: Record<string, unknown> },
   forceAuthSwitch: boolean,
-): Promise<{ peer: CachingSha2Server; port: number; upstream: Buffer[] }> {
+): Promise<{ peer: CachingSha2Server; port: number; upstream: () => Buffer }> {
   const peer = await startCachingSha2Server(peerOpts);
   peers.push(peer);
   const t = await tap(peer.port);
@@ -110,7 +99,7 @@ for (const mode of ['reuse', 'forced'] as const) {
     assert.deepEqual(r, { who: USER, clientTls: 'TLSv1.3' });
     assert.deepEqual(peer.events, ['full-auth-rsa-ok']);
     assert.deepEqual(peer.tlsVersions, [], 'server leg plaintext');
-    const bytes = Buffer.concat(upstream);
+    const bytes = upstream();
     assert.equal(bytes.indexOf(PASSWORD), -1, 'the clear password crossed the plaintext leg');
     // then the cache is warm: the fast path through the same legs
     assert.equal((await login(port, USER, PASSWORD, true)).who, USER);
@@ -129,7 +118,7 @@ for (const mode of ['reuse', 'forced'] as const) {
     assert.deepEqual(r, { who: USER, clientTls: null });
     assert.deepEqual(peer.events, ['full-auth-cleartext-ok']);
     assert.deepEqual(peer.tlsVersions, ['TLSv1.3']);
-    const bytes = Buffer.concat(upstream);
+    const bytes = upstream();
     assert.equal(bytes.readUIntLE(0, 3), 32, 'the SSLRequest comes first');
     assert.equal(bytes[36], 0x16, 'then only TLS records');
     assert.equal(bytes.indexOf(PASSWORD), -1);

@@ -20,6 +20,7 @@ import { startMariaDb, USERS, type MariaDbServer } from '../harness/mariadb.ts';
 import { makeCerts, type TestCerts } from '../harness/certs.ts';
 import { startTestSluice, testConfig } from '../harness/sluice.ts';
 import { runMariaDbCli } from '../harness/cli.ts';
+import { startTap } from '../harness/tap.ts';
 import { startCachingSha2Server, type CachingSha2Server } from '../harness/caching-sha2-server.ts';
 import { generateSelfSigned } from '../../src/tls/self-signed.ts';
 import type { SluiceHandle } from '../../src/main.ts';
@@ -412,29 +413,13 @@ test('socket tap: only the SSLRequest is plaintext upstream; no user name or pas
   const tapUser = 'tls_tap_account';
   const tapPassword = 'Tap-Secret-Password-42';
   await dbTls.sql(`CREATE USER IF NOT EXISTS '${tapUser}'@'%' IDENTIFIED BY '${tapPassword}'; CREATE USER IF NOT EXISTS '${tapUser}'@'localhost' IDENTIFIED BY '${tapPassword}';`);
-  // one record per relayed connection (the health checker's probes go through the relay too)
-  let conns: Array<{ up: Buffer[]; down: Buffer[] }> = [];
-  const relay = net.createServer((c) => {
-    const b = net.connect(dbTls.port, '127.0.0.1');
-    const rec = { up: [] as Buffer[], down: [] as Buffer[] };
-    conns.push(rec);
-    c.on('data', (d: Buffer) => rec.up.push(Buffer.from(d)));
-    b.on('data', (d: Buffer) => rec.down.push(Buffer.from(d)));
-    c.pipe(b);
-    b.pipe(c);
-    // a pipe pauses its source once the destination closes, so the source would never read its own EOF
-    // and server.close() would wait forever: close both sides together
-    c.on('close', () => b.destroy());
-    b.on('close', () => c.destroy());
-    c.on('error', () => b.destroy());
-    b.on('error', () => c.destroy());
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  // one record per relayed connection (the health checker's probes go through the tap too)
+  const tap = await startTap(dbTls.port);
+  const conns = tap.connections;
   try {
-    const relayPort = (relay.address() as net.AddressInfo).port;
-    const s = await sluiceFor(relayPort, listener('preferred'), { mode: 'required', ca: certs.ca });
+    const s = await sluiceFor(tap.port, listener('preferred'), { mode: 'required', ca: certs.ca });
     for (const flags of [['--skip-ssl'], ['--ssl']]) {
-      conns = [];
+      conns.length = 0;
       const got = await viaCli(s.port, flags, { user: tapUser, password: tapPassword });
       assert.equal(got.ok, true, JSON.stringify(got));
       assert.equal(got.ok && got.backendSsl, 'TLSv1.3');
@@ -459,7 +444,7 @@ test('socket tap: only the SSLRequest is plaintext upstream; no user name or pas
       }
     }
   } finally {
-    await new Promise((r) => relay.close(r));
+    await tap.close();
   }
 });
 
