@@ -27,7 +27,7 @@ import type { AnalysisCache } from '../sql/cache.ts';
 import { parseProxyHeader, type ProxyAddresses, type ProxyHeader } from '../protocol/proxy-protocol.ts';
 import type { Frame } from '../protocol/framer.ts';
 import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
-import type { Router } from '../routing/router.ts';
+import { splitUserTag, type Router } from '../routing/router.ts';
 import type { Logger } from '../logger.ts';
 import { dialBackend } from './backend-dialer.ts';
 import { HandshakeLeg, LegClosed } from './handshake-leg.ts';
@@ -122,6 +122,8 @@ export class Session {
   /** A command packet being gathered because it must be rewritten before it goes upstream. */
   #held: { need: number; parts: Buffer[]; have: number } | null = null;
   #pendingUser: { user: string; schema: string | null } | null = null;
+  /** The route matched on a user tag: COM_CHANGE_USER names are stripped the same way. */
+  #stripsUserTag = false;
   #masking: MaskingController | null = null;
   #maskingGuardsStatements = false;
   /** Packet mode on a leg (masking): non-null while that leg is decoded frame by frame. */
@@ -374,6 +376,7 @@ export class Session {
     }
     this.#log = this.#log.child({ route: this.#route, backend: this.#backendName });
     this.#setUpMasking(r.route.masking, response);
+    this.#stripsUserTag = r.user !== response.user;
 
     // 4. upstream TLS, decided by the backend's mode; nothing but the SSLRequest goes before it
     const clientTls = this.#clientTls !== null;
@@ -742,8 +745,10 @@ export class Session {
     let out = packet;
     try {
       const cu = parseComChangeUser(packet.subarray(4), this.#clientCaps);
+      // the session stays on its backend (no re-route); a tagged name loses its tag as at login
+      const user = this.#stripsUserTag ? splitUserTag(cu.user, this.#env.config.user_tag_separator).rest : cu.user;
       this.#pendingUser = { user: cu.user, schema: cu.database };
-      out = encodePacket(encodeComChangeUser({ ...cu, authPluginName: FORCE_SWITCH_PLUGIN, authResponse: Buffer.alloc(0) }, this.#clientCaps), packet[3]!);
+      out = encodePacket(encodeComChangeUser({ ...cu, user, authPluginName: FORCE_SWITCH_PLUGIN, authResponse: Buffer.alloc(0) }, this.#clientCaps), packet[3]!);
     } catch (e) {
       this.#log.info({ err: (e as Error).message }, 'COM_CHANGE_USER not understood; forwarded unchanged');
     }

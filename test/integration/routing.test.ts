@@ -125,6 +125,16 @@ test('user tag: mysql2 with db2.nat reaches db2, which sees the user nat; no tag
   assert.equal((await reached({})).marker, 'db1');
 });
 
+test('user tag: COM_CHANGE_USER to a tagged name stays on the backend and the tag is stripped there too', async () => {
+  const after = await withConn({ user: `db2.${user}` }, async (c) => {
+    await c.changeUser({ user: `db2.${user}`, password });
+    const [rows] = await c.query('SELECT name AS m, CURRENT_USER() AS u FROM testdb.marker');
+    return (rows as Array<{ m: string; u: string }>)[0]!;
+  });
+  assert.equal(after.m, 'db2');
+  assert.match(after.u, /^nat@/);
+});
+
 test('user tag: the mariadb CLI with db2.nat reaches db2 as nat', async () => {
   const r = await runMariaDbCli(['-h', '127.0.0.1', '-P', String(sluice.port), '-u', `db2.${user}`, `-p${password}`, '-N', '-B', '-e', 'SELECT name FROM testdb.marker; SELECT USER()'], { timeoutMs: 10_000 });
   assert.equal(r.code, 0, r.stderr);
