@@ -3,7 +3,7 @@
 // frozen Config to main.ts. Exit codes: 0 ok, 1 invalid configuration (every problem printed,
 // one per line, prefixed with the file name), 2 bad usage. No logger exists yet at this point,
 // so messages go straight to stdout/stderr.
-import { readFileSync } from 'node:fs';
+import { VERSION } from './version.ts';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatConfig, loadConfig, type Config } from './config/index.ts';
 
@@ -16,19 +16,6 @@ const USAGE = `usage:
 environment:
   SLUICE_LOG_LEVEL              overrides log.level (fatal|error|warn|info|debug|trace|silent)
 `;
-
-/** package.json sits one level up from src/cli.ts and two from dist/src/cli.js. */
-function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'sluice' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // try the next candidate
-    }
-  }
-  return 'unknown';
-}
 
 function printConfigError(e: ConfigError): void {
   for (const line of e.issues) process.stderr.write(`${e.source}: ${line}\n`);
@@ -61,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (values.version === true) {
-    process.stdout.write(`sluice ${version()}\n`);
+    process.stdout.write(`sluice ${VERSION}\n`);
     return 0;
   }
 

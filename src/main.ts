@@ -1,6 +1,6 @@
 // Wiring only: builds the logger, the gateway with its hooks, and the admin API from a Config, and runs
 // them until a signal. `startSluice` is the in-process entry the integration tests use; `run` is the CLI's.
-import { readFileSync } from 'node:fs';
+import { VERSION } from './version.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.ts';
 import { loadConfig, ConfigError } from './config/index.ts';
@@ -42,20 +42,6 @@ export interface SluiceHandle {
   /** Re-reads the config file (SIGHUP, POST /api/v1/reload); throws ConfigError and keeps the old one. */
   reloadFromFile(): { source: string };
   stop(timeoutMs?: number): Promise<void>;
-}
-
-export const VERSION = readVersion();
-
-function readVersion(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sluice' && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // next
-    }
-  }
-  return 'unknown';
 }
 
 function toConnectionInfo(s: SessionInfo): ConnectionInfo {

@@ -5,8 +5,7 @@
 // bridge case that sees a clear password uses it for one encrypt/send and drops it.
 import type { Frame } from '../protocol/framer.ts';
 import { encodePacket } from '../protocol/packet.ts';
-import { parseAuthSwitchRequest } from '../protocol/auth.ts';
-import { encodeAuthMoreData } from '../protocol/auth.ts';
+import { encodeAuthMoreData, parseAuthSwitchRequest } from '../protocol/auth.ts';
 import { parseErr, type ErrPacket } from '../protocol/err.ts';
 import type { HandshakeLeg } from './handshake-leg.ts';
 import { CACHING_SHA2, PERFORM_FULL_AUTH, REQUEST_PUBLIC_KEY, decryptPassword, encryptPassword, gatewayPublicKeyPem, nonceOf } from './caching-sha2-bridge.ts';

@@ -68,7 +68,7 @@ export class Gateway {
   constructor(opts: GatewayOptions) {
     this.#opts = opts;
     this.state = new InMemoryBackendState(opts.config);
-    this.#shared = this.#build(opts.config, null);
+    this.#shared = this.#build(opts.config);
     this.#health = this.#healthChecker(opts.config);
     this.state.on('change', (c) => {
       if (c.kind === 'health') {
@@ -134,7 +134,7 @@ export class Gateway {
       const lc = config.listeners.find((x) => x.name === l.config.name)!;
       return lc.tls.mode === 'preferred' || lc.tls.mode === 'required' ? buildClientLegTls(lc.tls, this.#opts.log.child({ listener: lc.name }), l.tls) : null;
     });
-    const shared = this.#build(config, this.#shared);
+    const shared = this.#build(config);
     this.#listeners.forEach((l, i) => {
       l.config = config.listeners.find((x) => x.name === l.config.name)!;
       l.tls = listenerTls[i]!;
@@ -149,7 +149,7 @@ export class Gateway {
     this.#opts.log.info('configuration applied to new connections');
   }
 
-  #build(config: Config, _previous: Shared | null): Shared {
+  #build(config: Config): Shared {
     const backendTls = new Map<string, BackendLegTls>();
     for (const b of config.backends) backendTls.set(b.name, buildBackendLegTls(b.tls, this.#opts.log.child({ backend: b.name })));
     const masking = config.masking.rules.length > 0 ? compilePolicy(config.masking) : null;

@@ -92,8 +92,8 @@ export interface TrackerOptions {
 
 export class ResultTracker {
   readonly #events: TrackerEvents;
-  #deprecateEof: boolean;
-  #captureSql: boolean;
+  readonly #deprecateEof: boolean;
+  readonly #captureSql: boolean;
   readonly #queue: InFlight[] = [];
   #seqNo = 0;
   /** SQL per server statement id, for auditing COM_STMT_EXECUTE (DESIGN §4: ids per leg are tracked). */
@@ -115,15 +115,6 @@ export class ResultTracker {
     this.#captureSql = opts.captureSql;
     this.fromClient = { onPacket: (seq, len, buf, off, head, cont) => this.#onClientPacket(seq, len, buf, off, head, cont) };
     this.fromBackend = { onPacket: (seq, len, buf, off, head, cont) => this.#onBackendPacket(seq, len, buf, off, head, cont) };
-  }
-
-  /** Capabilities change after COM_CHANGE_USER is not possible, but the relay may reconfigure on reuse. */
-  setCapabilities(caps: number): void {
-    this.#deprecateEof = (caps & Capability.DEPRECATE_EOF) !== 0;
-  }
-
-  setCaptureSql(on: boolean): void {
-    this.#captureSql = on;
   }
 
   /** Number of commands whose response has not ended. */

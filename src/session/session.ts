@@ -6,26 +6,21 @@
 // client, or, when the route is known before the greeting, the backend's own scramble is reused.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Config, ListenerConfig } from '../config/types.ts';
-import { Capability, Command } from '../protocol/constants.ts';
-import { encodePacket } from '../protocol/packet.ts';
+import type { BackendConfig, Config, ListenerConfig } from '../config/types.ts';
+import { Capability, Command, MariaDbCapability, commandName } from '../protocol/constants.ts';
+import { encodePacket, packetCount } from '../protocol/packet.ts';
 import { encodeHandshakeV10, parseHandshakeV10, type HandshakeV10 } from '../protocol/handshake-v10.ts';
 import { encodeHandshakeResponse41, parseHandshakeResponse41, type HandshakeResponse41 } from '../protocol/handshake-response41.ts';
 import { encodeSSLRequest, isSSLRequest } from '../protocol/ssl-request.ts';
-import { parseErr } from '../protocol/err.ts';
+import { encodeErr, parseErr } from '../protocol/err.ts';
 import { encodeComChangeUser, parseComChangeUser } from '../protocol/commands.ts';
 import { PacketWalker } from '../protocol/packet-walker.ts';
-import { Framer } from '../protocol/framer.ts';
-import { encodeErr } from '../protocol/err.ts';
-import { commandName } from '../protocol/constants.ts';
-import { packetCount } from '../protocol/packet.ts';
-import { MariaDbCapability } from '../protocol/constants.ts';
 import { MaskingController } from './masking-controller.ts';
 import type { MaskingPolicy } from '../masking/policy.ts';
 import type { GrantStore } from '../masking/grants.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
 import { parseProxyHeader, type ProxyAddresses, type ProxyHeader } from '../protocol/proxy-protocol.ts';
-import type { Frame } from '../protocol/framer.ts';
+import { Framer, type Frame } from '../protocol/framer.ts';
 import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
 import { splitUserTag, type Router } from '../routing/router.ts';
 import type { Logger } from '../logger.ts';
@@ -39,7 +34,6 @@ import { relayAuth } from './auth-relay.ts';
 import type { ClientLegTls } from '../tls/client-leg.ts';
 import type { BackendLegTls } from '../tls/backend-leg.ts';
 import { splitAddress } from '../config/units.ts';
-import type { BackendConfig } from '../config/types.ts';
 import { tlsFailure, tlsHandshake } from '../metrics.ts';
 
 /** Plugin name no account uses: the server answers it with an AuthSwitchRequest (PROTOCOL-NOTES A1.1). */
