@@ -75,7 +75,8 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
     config.masking.rules.length > 0
       ? new GrantStore({ file: config.masking.grants_file, exemptUsers: config.masking.exempt_users, ruleNames: config.masking.rules.map((r) => r.name) })
       : null;
-  const hooks = [metricsHooks(), ...(auditor !== null ? [auditHooks(auditor, stats, analysisCache)] : []), ...(opts.hooks ?? [])];
+  const audit = auditor !== null ? auditHooks(auditor, stats, analysisCache) : null;
+  const hooks = [metricsHooks(), ...(audit !== null ? [audit] : []), ...(opts.hooks ?? [])];
   const gateway = new Gateway({
     config,
     analysisCache,
@@ -114,7 +115,12 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
       }),
       connections: () => gateway.sessions().map(toConnectionInfo),
     });
-    void admin.register(digestRoutes, { digests: (limit) => stats?.top(limit) ?? [] });
+    void admin.register(digestRoutes, {
+      digests: (limit) => {
+        audit?.flush(); // the statements of the last millisecond count too
+        return stats?.top(limit) ?? [];
+      },
+    });
     void admin.register(backendsRoutes, { state: gateway.state, reload: reloadFromFile, onAction });
     if (grants !== null) void admin.register(async (app) => grantsRoutes(app, { store: grants, onAdminEvent: onAction }));
     const [host, port] = splitHostPort(config.admin.address);
@@ -139,6 +145,7 @@ export async function startSluice(config: Config, opts: StartOptions = {}): Prom
     async stop(timeoutMs) {
       await gateway.shutdown(timeoutMs);
       await admin?.close();
+      audit?.flush();
       await auditor?.close({ timeoutMs: timeoutMs ?? config.shutdown_timeout });
       stats?.close();
       log.info('stopped');

@@ -1,8 +1,9 @@
 // The process's one Prometheus registry and the gateway's metrics (names are part of the
 // contract). Nothing is registered on prom-client's global default registry. Hot path: a
 // session looks up `.labels(...)` once (e.g. at connect, per command byte) and keeps the
-// child; `child.inc()` is then a plain number update, while `.labels()` hashes label values.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// child; the per-statement series are hot-metrics (a plain number update per inc/observe).
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram, type HotCounterChild } from './hot-metrics.ts';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -35,25 +36,25 @@ export const metrics = Object.freeze({
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
-  statementsTotal: new Counter({
+  statementsTotal: new HotCounter({
     name: 'sluice_statements_total',
     help: 'Commands relayed, by command (COM_QUERY, COM_STMT_EXECUTE, ...)',
     labelNames: ['command'] as const,
     registers: [registry],
   }),
-  statementErrorsTotal: new Counter({
+  statementErrorsTotal: new HotCounter({
     name: 'sluice_statement_errors_total',
     help: 'Commands answered with an ERR packet, by command',
     labelNames: ['command'] as const,
     registers: [registry],
   }),
-  bytesTotal: new Counter({
+  bytesTotal: new HotCounter({
     name: 'sluice_bytes_total',
     help: 'Bytes relayed in the command phase, by direction (client_to_backend|backend_to_client)',
     labelNames: ['direction'] as const,
     registers: [registry],
   }),
-  statementDuration: new Histogram({
+  statementDuration: new HotHistogram({
     name: 'sluice_statement_duration_seconds',
     help: 'Time from a command to the end of its response, by command',
     labelNames: ['command'] as const,
@@ -66,7 +67,7 @@ export const metrics = Object.freeze({
 export function handshakeCounter(outcome: HandshakeOutcome): Counter.Internal {
   return metrics.handshakesTotal.labels(outcome);
 }
-export function bytesCounter(direction: ByteDirection): Counter.Internal {
+export function bytesCounter(direction: ByteDirection): HotCounterChild {
   return metrics.bytesTotal.labels(direction);
 }
 

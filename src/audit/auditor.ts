@@ -54,6 +54,11 @@ export interface CloseOptions {
 export interface Auditor {
   wants(kind: AuditEventKind): boolean;
   emit(e: AuditEvent): true | false | Promise<void>;
+  /** An event its producer serialized itself (hot path: query events), with `max_sql_length` applied. */
+  emitLine(kind: AuditEventKind, conn: number, line: string): true | false | Promise<void>;
+  readonly maxSqlLength: number;
+  /** Events emit() would take now without blocking or dropping (by count): producers that batch check it. */
+  room(): number;
   /** flushes every sink; used on graceful shutdown */
   close(opts?: CloseOptions): Promise<void>;
   health(): SinkHealth[];
@@ -123,6 +128,11 @@ export function createAuditor(opts: AuditOptions, deps: AuditorDeps): Auditor {
       // hot path: the common short statement is enqueued as is
       return queue.enqueue(e.event === 'query' ? limitQuerySql(e, maxSql) : e);
     },
+    emitLine(kind, conn, line) {
+      return wanted.has(kind) ? queue.enqueueLine(line, conn) : true;
+    },
+    maxSqlLength: maxSql,
+    room: () => queue.room,
     close(copts = {}) {
       closing ??= (async () => {
         queue.close();

@@ -3,7 +3,8 @@
 // (when full, the digest with the least total time is evicted: the top by total time is what matters).
 // Prometheus series exist only for the current top N digests (bounded cardinality; re-ranked every
 // `rerankMs`), per user and per table/operation (each capped, overflow under the label "other").
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { HotCounter, HotHistogram, type HotCounterChild, type HotHistogramChild } from '../hot-metrics.ts';
 
 export interface StatementSample {
   readonly digest: string;
@@ -30,8 +31,8 @@ export interface DigestRow {
 
 interface Entry {
   hash: string;
-  /** Label children, looked up once (prom-client hashes label objects on every call otherwise). */
-  series: { calls: Counter.Internal; time: Histogram.Internal<'digest'> } | null;
+  /** Label children, looked up once per digest. */
+  series: { calls: HotCounterChild; time: HotHistogramChild } | null;
   digest: string;
   calls: number;
   totalNs: bigint;
@@ -61,11 +62,11 @@ export class DigestStats {
   readonly #max: number;
   readonly #topN: number;
   #top = new Set<string>();
-  readonly #digestCalls: Counter<'digest'>;
-  readonly #digestTime: Histogram<'digest'>;
-  readonly #userCalls: Counter<'user'>;
-  readonly #userTime: Histogram<'user'>;
-  readonly #tableOps: Counter<'schema' | 'table' | 'op'>;
+  readonly #digestCalls: HotCounter<'digest'>;
+  readonly #digestTime: HotHistogram<'digest'>;
+  readonly #userCalls: HotCounter<'user'>;
+  readonly #userTime: HotHistogram<'user'>;
+  readonly #tableOps: HotCounter<'schema' | 'table' | 'op'>;
   readonly #users = new Set<string>();
   readonly #tables = new Set<string>();
   readonly #maxUsers: number;
@@ -81,11 +82,11 @@ export class DigestStats {
     const reg = opts.registry;
     const registers = [reg];
     const once = <T>(name: string, make: () => T): T => (reg.getSingleMetric(name) as T | undefined) ?? make();
-    this.#digestCalls = once('sluice_digest_statements_total', () => new Counter({ name: 'sluice_digest_statements_total', help: 'Statements per digest (top N digests by total time; label = digest hash)', labelNames: ['digest'], registers }));
-    this.#digestTime = once('sluice_digest_duration_seconds', () => new Histogram({ name: 'sluice_digest_duration_seconds', help: 'Statement latency per digest (top N digests by total time)', labelNames: ['digest'], buckets: BUCKETS, registers }));
-    this.#userCalls = once('sluice_user_statements_total', () => new Counter({ name: 'sluice_user_statements_total', help: 'Statements per user', labelNames: ['user'], registers }));
-    this.#userTime = once('sluice_user_statement_duration_seconds', () => new Histogram({ name: 'sluice_user_statement_duration_seconds', help: 'Statement latency per user', labelNames: ['user'], buckets: BUCKETS, registers }));
-    this.#tableOps = once('sluice_table_operations_total', () => new Counter({ name: 'sluice_table_operations_total', help: 'Statements per table and operation', labelNames: ['schema', 'table', 'op'], registers }));
+    this.#digestCalls = once('sluice_digest_statements_total', () => new HotCounter({ name: 'sluice_digest_statements_total', help: 'Statements per digest (top N digests by total time; label = digest hash)', labelNames: ['digest'], registers }));
+    this.#digestTime = once('sluice_digest_duration_seconds', () => new HotHistogram({ name: 'sluice_digest_duration_seconds', help: 'Statement latency per digest (top N digests by total time)', labelNames: ['digest'], buckets: BUCKETS, registers }));
+    this.#userCalls = once('sluice_user_statements_total', () => new HotCounter({ name: 'sluice_user_statements_total', help: 'Statements per user', labelNames: ['user'], registers }));
+    this.#userTime = once('sluice_user_statement_duration_seconds', () => new HotHistogram({ name: 'sluice_user_statement_duration_seconds', help: 'Statement latency per user', labelNames: ['user'], buckets: BUCKETS, registers }));
+    this.#tableOps = once('sluice_table_operations_total', () => new HotCounter({ name: 'sluice_table_operations_total', help: 'Statements per table and operation', labelNames: ['schema', 'table', 'op'], registers }));
     this.#timer = setInterval(() => this.#rerank(), opts.rerankMs ?? 10_000);
     this.#timer.unref();
   }
@@ -149,10 +150,10 @@ export class DigestStats {
     clearInterval(this.#timer);
   }
 
-  readonly #tableChildren = new Map<string, Counter.Internal>();
-  readonly #userChildren = new Map<string, { calls: Counter.Internal; time: Histogram.Internal<'user'> }>();
+  readonly #tableChildren = new Map<string, HotCounterChild>();
+  readonly #userChildren = new Map<string, { calls: HotCounterChild; time: HotHistogramChild }>();
 
-  #userSeries(name: string): { calls: Counter.Internal; time: Histogram.Internal<'user'> } {
+  #userSeries(name: string): { calls: HotCounterChild; time: HotHistogramChild } {
     let c = this.#userChildren.get(name);
     if (c === undefined) {
       const user = this.#capped(this.#users, name, this.#maxUsers);
@@ -188,8 +189,8 @@ export class DigestStats {
   }
 
   #removeSeries(e: Entry): void {
-    this.#digestCalls.remove({ digest: e.hash });
-    this.#digestTime.remove({ digest: e.hash });
+    this.#digestCalls.remove(e.hash);
+    this.#digestTime.remove(e.hash);
     e.series = null;
   }
 }

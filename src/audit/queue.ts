@@ -170,6 +170,12 @@ export class AuditQueue {
     this.#release();
   }
 
+  /** Events enqueue() would accept right now by count (the byte bound aside): 0 while producers are parked. */
+  get room(): number {
+    if (this.#closed || this.#waiterStart < this.#waiters.length) return 0;
+    return this.#consumers.length === 0 ? Infinity : this.#capacity - (this.#head - this.#tail);
+  }
+
   /** producers still parked (block mode); they resolve only when room appears */
   get parked(): number {
     return this.#waiters.length - this.#waiterStart;

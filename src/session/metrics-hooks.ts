@@ -1,13 +1,13 @@
 // Session hooks that feed the Prometheus metrics of src/metrics.ts. Label children are looked up once per
-// command name and kept, so the hot path is plain number updates.
-import type { Counter, Histogram } from 'prom-client';
+// command name and kept; they are hot-metrics, so the hot path is plain number updates.
+import type { HotCounterChild, HotHistogramChild } from '../hot-metrics.ts';
 import { metrics } from '../metrics.ts';
 import type { SessionHooks } from './hooks.ts';
 
 interface PerCommand {
-  statements: Counter.Internal;
-  errors: Counter.Internal;
-  duration: Histogram.Internal<'command'>;
+  statements: HotCounterChild;
+  errors: HotCounterChild;
+  duration: HotHistogramChild;
 }
 
 export function metricsHooks(): SessionHooks {
