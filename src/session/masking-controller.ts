@@ -23,11 +23,20 @@ export interface MaskingControllerOptions {
   warn(message: string): void;
 }
 
+/** Statement texts whose guard verdict a session remembers (cleared wholesale when full). */
+const VERDICTS_MAX = 256;
+const VERDICT_MAX_SQL = 4096;
+/** Result-set shapes whose plan a session remembers, and the largest definitions key kept. */
+const PLANS_MAX = 64;
+const PLAN_KEY_MAX = 16384;
+
 export type Verdict = { readonly kind: 'pass' } | { readonly kind: 'reject'; readonly err: { code: number; sqlState: string; message: string } };
 
 export class MaskingController implements ResultSetObserver {
   readonly #o: MaskingControllerOptions;
-  #columns: ColumnDefinition41[] = [];
+  /** Column definitions of the current result set, raw, and their bytes as one latin1 key for #plans. */
+  #defs: Buffer[] = [];
+  #defsKey = '';
   #truncated = false;
   /** Output positions to NULL, per command (guard outcome `mask_outputs`). */
   readonly #forced = new Map<number, number[]>();
@@ -83,7 +92,8 @@ export class MaskingController implements ResultSetObserver {
   }
 
   onResultSetStart(_cmd: CommandStart, _columns: number): void {
-    this.#columns = [];
+    this.#defs = [];
+    this.#defsKey = '';
     this.#truncated = false;
     this.rowPlan = null;
   }
@@ -93,17 +103,24 @@ export class MaskingController implements ResultSetObserver {
       this.#truncated = true;
       return;
     }
-    this.#columns.push(parseColumnDefinition41(buf.subarray(off, off + head), { extendedMetadata: this.#o.extendedMetadata }));
+    // the walker's chunk is not reused, so a view is enough until the rows start
+    this.#defs.push(buf.subarray(off, off + head));
+    if (this.#defsKey.length <= PLAN_KEY_MAX) this.#defsKey += buf.toString('latin1', off, off + head);
+  }
+
+  #columns(): ColumnDefinition41[] {
+    return this.#defs.map((d) => parseColumnDefinition41(d, { extendedMetadata: this.#o.extendedMetadata }));
   }
 
   onRowsStart(cmd: CommandStart, _binary: boolean): boolean {
     if (this.#truncated) {
       // fail closed: a definition we could not read cannot be judged, so every column is withheld
       this.#o.warn('a column definition exceeded the inspection limit; the whole result set is masked');
-      this.rowPlan = this.#o.rules.planColumns(this.#columns, { exemptRules: new Set(), maskOutputs: this.#columns.map((_, i) => i) });
+      const columns = this.#columns();
+      this.rowPlan = this.#o.rules.planColumns(columns, { exemptRules: new Set(), maskOutputs: columns.map((_, i) => i) });
     } else {
       const forced = this.#forced.get(cmd.seqNo);
-      this.rowPlan = this.#o.rules.planColumns(this.#columns, { exemptRules: this.#exempt(), ...(forced !== undefined ? { maskOutputs: forced } : {}) });
+      this.rowPlan = forced !== undefined ? this.#o.rules.planColumns(this.#columns(), { exemptRules: this.#exempt(), maskOutputs: forced }) : this.#plan();
     }
     if (this.rowPlan !== null) {
       for (const w of this.rowPlan.warnings) this.#o.warn(w);
@@ -113,7 +130,7 @@ export class MaskingController implements ResultSetObserver {
   }
 
   onCursorOpened(cmd: CommandStart): void {
-    const plan = this.#o.rules.planColumns(this.#columns, { exemptRules: this.#exempt() });
+    const plan = this.#plan();
     if (cmd.statementId !== null && plan !== null) this.#cursorPlans.set(cmd.statementId, plan);
   }
 
@@ -121,7 +138,49 @@ export class MaskingController implements ResultSetObserver {
     return this.#o.grants.exemptRules(this.#o.user());
   }
 
+  /**
+   * The verdict is a function of the text, the session's rules, its exemptions and its schema: remembered per
+   * text while the last two stay the same, so a prepared statement is not tokenized again at every execute.
+   */
   #guard(sql: string): GuardResult {
-    return checkStatement(sql, this.#o.rules, { defaultSchema: this.#o.schema(), onBypass: this.#o.onBypass, cache: this.#o.cache, exemptRules: this.#exempt() });
+    const exempt = this.#exempt();
+    const schema = this.#o.schema();
+    if (exempt !== this.#verdictsExempt || schema !== this.#verdictsSchema || this.#verdicts.size >= VERDICTS_MAX) {
+      this.#verdicts.clear();
+      this.#verdictsExempt = exempt;
+      this.#verdictsSchema = schema;
+    }
+    let r = this.#verdicts.get(sql);
+    if (r === undefined) {
+      r = checkStatement(sql, this.#o.rules, { defaultSchema: schema, onBypass: this.#o.onBypass, cache: this.#o.cache, exemptRules: exempt });
+      if (sql.length <= VERDICT_MAX_SQL) this.#verdicts.set(sql, r);
+    }
+    return r;
   }
+
+  /**
+   * The plan of a result set depends only on its column definitions and the session's exemptions: the same
+   * statement returns the same definitions every time, so it is remembered per definitions' bytes.
+   */
+  #plan(): ResultPlan | null {
+    const exempt = this.#exempt();
+    if (exempt !== this.#plansExempt || this.#plans.size >= PLANS_MAX) {
+      this.#plans.clear();
+      this.#plansExempt = exempt;
+    }
+    const key = this.#defsKey.length <= PLAN_KEY_MAX ? this.#defsKey : null;
+    let plan = key === null ? undefined : this.#plans.get(key);
+    if (plan === undefined) {
+      plan = this.#o.rules.planColumns(this.#columns(), { exemptRules: exempt });
+      if (key !== null) this.#plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  readonly #plans = new Map<string, ResultPlan | null>();
+  #plansExempt: ReadonlySet<string> | null = null;
+
+  readonly #verdicts = new Map<string, GuardResult>();
+  #verdictsExempt: ReadonlySet<string> | null = null;
+  #verdictsSchema: string | null = null;
 }
