@@ -1,11 +1,13 @@
-// Micro-benchmark of src/sql: tokenizer and digest on short and long statements, and analyzeCached on a
-// cache hit (digest only) versus a miss (full parse). Prints ops/s and µs/op; never asserted by tests.
-// Run: node --import tsx bench/micro/digest.bench.ts
-import { Bench } from 'tinybench';
-import { tokenize } from '../../src/sql/tokenizer.ts';
-import { digest } from '../../src/sql/digest.ts';
-import { analyze } from '../../src/sql/analyze.ts';
-import { AnalysisCache } from '../../src/sql/cache.ts';
+// Micro-benchmark of src/sql and the audit line writer: tokenizer and digest on short and long statements,
+// analyzeCached on a cache hit (exact text, or digest only) versus a miss (full parse), and one query event
+// serialized by the hot-path writer versus serializeEvent. Never asserted by tests.
+import type { Bench } from 'tinybench';
+import type * as TokenizerMod from '../../src/sql/tokenizer.ts';
+import type * as DigestMod from '../../src/sql/digest.ts';
+import type * as CacheMod from '../../src/sql/cache.ts';
+import type * as EventsMod from '../../src/audit/events.ts';
+import { loadDist } from './common.ts';
+import type { MicroSuite } from './common.ts';
 
 const SHORT = 'SELECT id, name, phone FROM customers WHERE id = 42';
 const LONG =
@@ -15,30 +17,40 @@ const LONG =
   "WHERE o.status IN ('paid', 'shipped', 'delivered', 'returned') AND o.created_at >= '2024-01-01 00:00:00' " +
   "AND c.country = 'CN' AND o.total > 100.50 AND a.city IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10) " +
   'GROUP BY c.id, o.id HAVING SUM(o.total) > 1000 ORDER BY o.created_at DESC LIMIT 50 OFFSET 100';
-const INSERT = `INSERT INTO events (a, b, c) VALUES ${Array.from({ length: 100 }, (_, i) => `(${i}, 'v${i}', NOW())`).join(', ')}`;
 
-const cache = new AnalysisCache();
-cache.analyzeCached(SHORT);
-cache.analyzeCached(LONG);
-let n = 0;
+const suite: MicroSuite = {
+  async register(bench: Bench, distRoot: string): Promise<void> {
+    const { tokenize } = await loadDist<typeof TokenizerMod>(distRoot, 'sql/tokenizer');
+    const { digest } = await loadDist<typeof DigestMod>(distRoot, 'sql/digest');
+    const { AnalysisCache } = await loadDist<typeof CacheMod>(distRoot, 'sql/cache');
+    const ev = await loadDist<typeof EventsMod>(distRoot, 'audit/events');
+    const cache = new AnalysisCache();
+    cache.analyzeCached(SHORT);
+    cache.analyzeCached(LONG);
+    const variants = Array.from({ length: 4096 }, (_, i) => SHORT.replace('42', String(i)));
+    let n = 0;
+    const e: EventsMod.QueryEvent = {
+      ts: ev.auditTimestamp(), event: 'query', conn: 12, client: { addr: '127.0.0.1:54321', tls: null }, user: 'sbtest', route: 'all',
+      backend: 'db', schema: 'testdb', command: 'COM_STMT_EXECUTE', sql: 'SELECT c FROM sbtest1 WHERE id=?', digest: 'SELECT c FROM sbtest1 WHERE id = ?',
+      tables: [{ schema: 'testdb', table: 'sbtest1', op: 'select' }], duration_us: 123, rows: 1, affected: 0, bytes_out: 200, masked: [], error: null,
+    };
+    const session = ev.querySessionJson(e.client, e.user, e.route, e.backend, e.schema);
+    const analysis = ev.queryAnalysisJson(e.digest, e.tables);
+    bench
+      .add('tokenize short', () => void tokenize(SHORT))
+      .add('digest short', () => void digest(SHORT))
+      .add('digest long', () => void digest(LONG))
+      .add('analyzeCached exact-text hit', () => void cache.analyzeCached(LONG))
+      .add('analyzeCached digest hit', () => void cache.analyzeCached(variants[n++ & 4095] as string))
+      .add('analyzeCached miss (parse)', () => void new AnalysisCache({ maxEntries: 1 }).analyzeCached(SHORT))
+      .add('audit serializeEvent', () => void ev.serializeEvent(e))
+      .add('audit queryEventLine', () =>
+        void ev.queryEventLine({
+          ts: e.ts, conn: e.conn, session, command: e.command, sql: e.sql, sqlTruncated: false, statementIndex: undefined, analysis,
+          durationUs: e.duration_us, rows: e.rows, affected: e.affected, bytesOut: e.bytes_out, masked: e.masked, error: null,
+        }),
+      );
+  },
+};
 
-const bench = new Bench({ time: 500 });
-bench
-  .add('tokenize short', () => void tokenize(SHORT))
-  .add('digest short', () => void digest(SHORT))
-  .add('tokenize long', () => void tokenize(LONG))
-  .add('digest long', () => void digest(LONG))
-  .add('digest insert 100 rows', () => void digest(INSERT))
-  .add('analyzeCached hit short', () => void cache.analyzeCached(SHORT.replace('42', String(n++ & 1023))))
-  .add('analyzeCached hit long', () => void cache.analyzeCached(LONG))
-  .add('analyze (uncached) short', () => void analyze(SHORT))
-  .add('analyze (uncached) long', () => void analyze(LONG))
-  .add('analyzeCached miss short', () => void new AnalysisCache({ maxEntries: 1 }).analyzeCached(SHORT));
-
-await bench.run();
-for (const t of bench.tasks) {
-  const r = t.result;
-  if (r === undefined || !('throughput' in r)) continue;
-  const hz = r.throughput.mean;
-  console.log(`${t.name.padEnd(28)} ${Math.round(hz).toLocaleString('en').padStart(12)} ops/s  ${(1e6 / hz).toFixed(2).padStart(9)} µs/op`);
-}
+export default suite;
