@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The `sluice` command (DESIGN.md §5.1): argument parsing, config loading, and handing the
 // frozen Config to main.ts. Exit codes: 0 ok, 1 invalid configuration (every problem printed,
 // one per line, prefixed with the file name), 2 bad usage. No logger exists yet at this point,

@@ -187,7 +187,8 @@ export async function startPath(name: PathName, ctx: Ctx): Promise<StartedPath> 
       const cfg = join(ctx.tmp, `${name}.yaml`);
       writeFileSync(cfg, sluiceYaml(name, port, adminPort, ctx));
       const cli = join(ctx.root, 'dist', 'src', 'cli.js');
-      const c = spawnChild(name, process.execPath, [cli, '--config', cfg], {
+      // the V8 flag the `sluice` command and `npm start` run with (docs/benchmarks.md: streaming RSS)
+      const c = spawnChild(name, process.execPath, ['--max-semi-space-size=2', cli, '--config', cfg], {
         env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
         cwd: ctx.tmp,
       });

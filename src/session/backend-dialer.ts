@@ -5,15 +5,22 @@ import type { BackendConfig } from '../config/types.ts';
 import { splitAddress } from '../config/units.ts';
 import { BackendUnavailable } from '../errors.ts';
 import { encodeProxyV1, encodeProxyV2, type ProxyAddresses } from '../protocol/proxy-protocol.ts';
+import type { ReadBuffer } from './read-buffer.ts';
 
 /**
  * Connects; with `backends[].proxy_protocol` the PROXY header (the client's real address) is the first
  * thing written, so MariaDB's `proxy_protocol_networks` sees `user@client-host` as without a gateway.
  */
-export function dialBackend(backend: BackendConfig, route: string, timeoutMs: number, proxy: ProxyAddresses | null = null): Promise<net.Socket> {
+export function dialBackend(
+  backend: BackendConfig,
+  route: string,
+  timeoutMs: number,
+  proxy: ProxyAddresses | null = null,
+  reads: ReadBuffer | null = null,
+): Promise<net.Socket> {
   const { host, port } = splitAddress(backend.address);
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket: net.Socket = net.connect({ host, port, noDelay: true, ...(reads !== null ? { onread: reads.onread(() => socket) } : {}) });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new BackendUnavailable(route, `backend ${backend.name} (${backend.address}) did not answer within ${timeoutMs} ms`));

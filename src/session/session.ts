@@ -25,6 +25,7 @@ import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, Insecu
 import { splitUserTag, type Router } from '../routing/router.ts';
 import type { Logger } from '../logger.ts';
 import { dialBackend } from './backend-dialer.ts';
+import { ReadBuffer } from './read-buffer.ts';
 import { HandshakeLeg, LegClosed } from './handshake-leg.ts';
 import { errPacketBytes, toSluiceError } from './err-map.ts';
 import { greetingCapabilities, greetingMariaDbCapabilities, upstreamCapabilities, upstreamMariaDbCapabilities } from './capabilities.ts';
@@ -94,6 +95,8 @@ export class Session {
   readonly #env: SessionEnv;
   #client: Socket;
   #backend: Socket | null = null;
+  /** The plaintext backend socket's read buffer (see read-buffer.ts); unused under backend TLS. */
+  #backendReads: ReadBuffer | null = null;
   #clientTls: TlsFacts | null = null;
   #backendTls: { version: string; cipher: string } | null = null;
   #state: SessionState = { kind: 'greeting' };
@@ -473,7 +476,8 @@ export class Session {
     this.#route = route;
     this.#backendName = backend.name;
     const connectTimeout = Math.min(this.#env.config.limits.handshake_timeout, 10_000);
-    const socket = await dialBackend(backend, route, connectTimeout, this.#proxyAddresses());
+    this.#backendReads = new ReadBuffer();
+    const socket = await dialBackend(backend, route, connectTimeout, this.#proxyAddresses(), this.#backendReads);
     if (this.#state.kind === 'closed') {
       socket.destroy();
       throw new LegClosed('client', 'while the backend was dialled');
@@ -611,7 +615,12 @@ export class Session {
       return this.#fatal(e);
     }
     if (stop < 0) {
-      if (!this.#client.write(chunk)) this.#backend!.pause();
+      const client = this.#client;
+      const ok = client.write(chunk);
+      // written in full already: nobody holds the chunk, its read buffer serves the next read (masking
+      // observers keep views of column definitions, so not then)
+      if (client.writableLength === 0 && this.#masking === null) this.#backendReads?.release();
+      if (!ok) this.#backend!.pause();
       return;
     }
     // a result set whose rows masking rewrites starts right after `stop`: decode from there
