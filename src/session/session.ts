@@ -95,7 +95,7 @@ export class Session {
   readonly #env: SessionEnv;
   #client: Socket;
   #backend: Socket | null = null;
-  /** The plaintext backend socket's read buffer (see read-buffer.ts); unused under backend TLS. */
+  /** The read buffer the backend's chunks land in (read-buffer.ts); null under backend TLS. */
   #backendReads: ReadBuffer | null = null;
   #clientTls: TlsFacts | null = null;
   #backendTls: { version: string; cipher: string } | null = null;
@@ -401,6 +401,7 @@ export class Session {
       });
       tlsHandshake('backend', up.version, up.cipher);
       this.#backend = up.socket;
+      this.#backendReads = null; // chunks now come from the TLS socket, in buffers of its own
       this.#backend.on('error', () => {});
       this.#backendTls = { version: up.version, cipher: up.cipher };
       this.#backendLeg = new HandshakeLeg(this.#backend, 'backend', 1 << 30);
