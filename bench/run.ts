@@ -248,7 +248,6 @@ async function main(): Promise<void> {
       }
     }
 
-    // before streaming: a 1 GiB stream leaves garbage whose collection would mask the RSS delta
     if (o.conns) {
       for (const name of ['haproxy', 'sluice', 'sluice-tls', 'direct', 'direct-tls'] as const) {
         const p = started.get(name);
@@ -270,8 +269,15 @@ async function main(): Promise<void> {
         log('streaming skipped: the SEQUENCE engine is not available in this mariadbd');
       } else {
         for (const name of ['direct', 'haproxy', 'naive', 'sluice', 'direct-tls', 'sluice-tls'] as const) {
-          const p = started.get(name);
+          let p = started.get(name);
           if (!p) continue;
+          // a fresh relay process: the peak RSS then measures the stream, not the heap the
+          // sysbench rounds and the idle-connection test left behind
+          if (p.relayPid !== null) {
+            await p.stop();
+            p = await startPath(name, ctx);
+            started.set(name, p);
+          }
           const s = await streamThrough(p, creds, o.streamRows, o.quick ? 60000 : 300000);
           stream.push(s);
           log(

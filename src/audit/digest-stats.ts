@@ -11,7 +11,7 @@ export interface StatementSample {
   readonly hash: string;
   readonly user: string;
   readonly tables: ReadonlyArray<{ readonly schema: string | null; readonly table: string; readonly op: string }>;
-  readonly durationNs: bigint;
+  readonly durationNs: number;
   readonly rows: number;
   readonly error: boolean;
 }
@@ -35,8 +35,8 @@ interface Entry {
   series: { calls: HotCounterChild; time: HotHistogramChild } | null;
   digest: string;
   calls: number;
-  totalNs: bigint;
-  maxNs: bigint;
+  totalNs: number;
+  maxNs: number;
   rows: number;
   errors: number;
   first: number;
@@ -96,7 +96,7 @@ export class DigestStats {
     let e = this.#entries.get(s.hash);
     if (e === undefined) {
       if (this.#entries.size >= this.#max) this.#evict();
-      e = { hash: s.hash, series: null, digest: s.digest, calls: 0, totalNs: 0n, maxNs: 0n, rows: 0, errors: 0, first: now, last: now };
+      e = { hash: s.hash, series: null, digest: s.digest, calls: 0, totalNs: 0, maxNs: 0, rows: 0, errors: 0, first: now, last: now };
       this.#entries.set(s.hash, e);
       if (this.#top.size < this.#topN) this.#top.add(s.hash);
     }
@@ -106,7 +106,7 @@ export class DigestStats {
     e.rows += s.rows;
     if (s.error) e.errors++;
     e.last = now;
-    const seconds = Number(s.durationNs) / 1e9;
+    const seconds = s.durationNs / 1e9;
     if (this.#top.has(s.hash)) {
       e.series ??= { calls: this.#digestCalls.labels(s.hash), time: this.#digestTime.labels(s.hash) };
       e.series.calls.inc();
@@ -115,29 +115,20 @@ export class DigestStats {
     const u = this.#userSeries(s.user);
     u.calls.inc();
     u.time.observe(seconds);
-    for (const t of s.tables) {
-      const key = `${t.schema ?? ''}.${t.table}.${t.op}`;
-      let child = this.#tableChildren.get(key);
-      if (child === undefined) {
-        const capped = this.#capped(this.#tables, `${t.schema ?? ''}.${t.table}`, this.#maxTables) === 'other';
-        child = this.#tableOps.labels(capped ? 'other' : (t.schema ?? ''), capped ? 'other' : t.table, t.op);
-        if (!capped) this.#tableChildren.set(key, child);
-      }
-      child.inc();
-    }
+    if (s.tables.length > 0) for (const child of this.#tableSeries(s.tables)) child.inc();
   }
 
   /** Top digests by total time, like pt-query-digest's profile. */
   top(limit = 20): DigestRow[] {
     return [...this.#entries.values()]
-      .sort((a, b) => (b.totalNs > a.totalNs ? 1 : b.totalNs < a.totalNs ? -1 : 0))
+      .sort((a, b) => b.totalNs - a.totalNs)
       .slice(0, limit)
       .map((e) => ({
         hash: e.hash,
         digest: e.digest,
         calls: e.calls,
         total_ms: ms(e.totalNs),
-        avg_ms: ms(e.totalNs / BigInt(e.calls)),
+        avg_ms: ms(e.totalNs / e.calls),
         max_ms: ms(e.maxNs),
         rows: e.rows,
         errors: e.errors,
@@ -151,6 +142,28 @@ export class DigestStats {
   }
 
   readonly #tableChildren = new Map<string, HotCounterChild>();
+  /** Callers pass the same (frozen) tables array for every statement of a digest: resolve its series once. */
+  readonly #tablesSeries = new WeakMap<StatementSample['tables'], HotCounterChild[]>();
+
+  #tableSeries(tables: StatementSample['tables']): HotCounterChild[] {
+    let children = this.#tablesSeries.get(tables);
+    if (children === undefined) {
+      children = tables.map((t) => this.#tableChild(t.schema ?? '', t.table, t.op));
+      this.#tablesSeries.set(tables, children);
+    }
+    return children;
+  }
+
+  #tableChild(schema: string, table: string, op: string): HotCounterChild {
+    const key = `${schema}.${table}.${op}`;
+    let child = this.#tableChildren.get(key);
+    if (child === undefined) {
+      const capped = this.#capped(this.#tables, `${schema}.${table}`, this.#maxTables) === 'other';
+      child = this.#tableOps.labels(capped ? 'other' : schema, capped ? 'other' : table, op);
+      if (!capped) this.#tableChildren.set(key, child);
+    }
+    return child;
+  }
   readonly #userChildren = new Map<string, { calls: HotCounterChild; time: HotHistogramChild }>();
 
   #userSeries(name: string): { calls: HotCounterChild; time: HotHistogramChild } {
@@ -195,6 +208,6 @@ export class DigestStats {
   }
 }
 
-function ms(ns: bigint): number {
-  return Number(ns / 1000n) / 1000;
+function ms(ns: number): number {
+  return Math.round(ns / 1000) / 1000;
 }

@@ -28,8 +28,10 @@ export interface SinkDriverOptions {
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
   /**
-   * ms to let events gather after the queue turns readable, so a sink writes batches, not single events
-   * (one fs write / publish per event costs more than the event; sonic-boom's minLength idea). Default 5.
+   * ms to let events gather after the queue turns readable and after each write that did not take a full
+   * batch, so a sink writes batches, not single events (one fs write / publish per event costs more than
+   * the event; sonic-boom's minLength idea). At most one write per linger period unless batches are full.
+   * Default 5.
    */
   readonly lingerMs?: number;
 }
@@ -110,7 +112,7 @@ export class SinkDriver {
       if (batch === null) {
         if (this.#queue.closed && this.#queue.parked === 0) break;
         await this.#queue.readable(this.#consumer);
-        if (this.#lingerMs > 0 && !this.#queue.closed) await new Promise((r) => setTimeout(r, this.#lingerMs));
+        await this.#linger();
         continue;
       }
       try {
@@ -129,6 +131,9 @@ export class SinkDriver {
       }
       this.#up = true;
       attempt = 0;
+      // under load the queue refills while a write is in flight: without this pause the loop writes
+      // one or two events at a time back to back (a thread-pool round trip per event for the file sink)
+      if (this.#queue.pending(this.#consumer) < this.#maxEvents) await this.#linger();
     }
     try {
       if (!this.#stopped) await this.sink.flush();
@@ -141,6 +146,11 @@ export class SinkDriver {
       this.#fail('close', e, 0);
     }
     this.#up = false;
+  }
+
+  /** Lets events gather so that the next write carries a batch (skipped once the queue is closing). */
+  async #linger(): Promise<void> {
+    if (this.#lingerMs > 0 && !this.#queue.closed) await new Promise((r) => setTimeout(r, this.#lingerMs));
   }
 
   #fail(what: string, e: unknown, attempt: number): void {

@@ -93,7 +93,7 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
       sqlTruncated: cmd.sqlTruncated || cut !== null,
       statementIndex: r.index > 0 || sql !== (cmd.sql ?? '') ? r.index : undefined,
       analysis: t.json,
-      durationUs: Number(r.durationNs / 1000n),
+      durationUs: Math.round(r.durationNs / 1000),
       rows: r.rows,
       affected: r.affectedRows,
       bytesOut: r.bytesOut,

@@ -39,7 +39,7 @@ export function metricsHooks(): SessionHooks {
       const p = per(r.command.name);
       p.statements.inc();
       if (r.error !== null) p.errors.inc();
-      p.duration.observe(Number(r.durationNs) / 1e9);
+      p.duration.observe(r.durationNs / 1e9);
     },
     onCommand(_s, cmd) {
       // commands without a response (COM_STMT_CLOSE …) are counted here; the rest in onStatement

@@ -15,7 +15,8 @@ export interface CommandStart {
   /** True when the SQL was cut because the packet was longer than the capture limit. */
   readonly sqlTruncated: boolean;
   readonly statementId: number | null;
-  readonly startedAt: bigint;
+  /** performance.now() (ms, a double: no BigInt allocated per command) */
+  readonly startedAt: number;
 }
 
 export interface StatementError {
@@ -34,7 +35,8 @@ export interface StatementResult {
   readonly warnings: number;
   readonly error: StatementError | null;
   readonly bytesOut: number;
-  readonly durationNs: bigint;
+  /** ns, from performance.now() differences (µs precision or better) */
+  readonly durationNs: number;
   /** Columns whose values masking changed or withheld (set by the session). */
   readonly masked?: readonly string[];
 }
@@ -78,7 +80,7 @@ interface InFlight {
   index: number;
   rows: number;
   bytesOut: number;
-  stmtStartedAt: bigint;
+  stmtStartedAt: number;
 }
 
 const NO_RESPONSE = new Set<number>([Command.COM_STMT_CLOSE, Command.COM_STMT_SEND_LONG_DATA, Command.COM_QUIT]);
@@ -165,7 +167,7 @@ export class ResultTracker {
     } else if (code === Command.COM_INIT_DB && this.#captureSql) {
       sql = `USE \`${buf.toString('utf8', off + 1, off + head)}\``;
     }
-    const now = process.hrtime.bigint();
+    const now = performance.now();
     const cmd: CommandStart = {
       seqNo: ++this.#seqNo,
       code,
@@ -350,7 +352,7 @@ export class ResultTracker {
   }
 
   #endStatement(f: InFlight, status: number, affected: number, insertId: number, warnings: number, error: StatementError | null, isErr = false): void {
-    const now = process.hrtime.bigint();
+    const now = performance.now();
     if (!isErr) this.statusFlags = status;
     this.#events.onStatement({
       command: f.cmd,
@@ -361,7 +363,7 @@ export class ResultTracker {
       warnings,
       error,
       bytesOut: f.bytesOut,
-      durationNs: now - f.stmtStartedAt,
+      durationNs: (now - f.stmtStartedAt) * 1e6,
     });
     if (!isErr && (status & ServerStatus.MORE_RESULTS_EXISTS) !== 0) {
       f.index++;

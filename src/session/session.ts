@@ -713,12 +713,12 @@ export class Session {
         sql: payload.toString('utf8', 1),
         sqlTruncated: false,
         statementId: null,
-        startedAt: process.hrtime.bigint(),
+        startedAt: performance.now(),
       };
       this.#env.hooks.onCommand?.(this.facts, cmd);
       this.#client.write(encodePacket(encodeErr(err), 1));
       this.#statements++;
-      this.#env.hooks.onStatement?.(this.facts, { command: cmd, index: 0, rows: 0, affectedRows: 0, lastInsertId: 0, warnings: 0, error: err, bytesOut: 0, durationNs: 0n, masked: [] });
+      this.#env.hooks.onStatement?.(this.facts, { command: cmd, index: 0, rows: 0, affectedRows: 0, lastInsertId: 0, warnings: 0, error: err, bytesOut: 0, durationNs: 0, masked: [] });
       this.#log.info({ code: err.code, err: err.message }, 'statement rejected by the masking guard');
     };
     if (this.#tracker!.inFlight === 0) return send();
