@@ -15,7 +15,7 @@ import mysqlCb from 'mysql2';
 import { startMariaDb, freePort, USERS, type MariaDbServer } from '../harness/mariadb.ts';
 import { startTestSluice } from '../harness/sluice.ts';
 import type { SluiceHandle } from '../../src/main.ts';
-import { CLEAR, COLUMNS, FIXTURE_SQL, MASKED, RULES, RULE_NAMES, until, within, type Row } from './fixtures/masking.ts';
+import { CLEAR, COLUMNS, FIXTURE_SQL, MASKED, RULES, RULE_NAMES, until, auditEvents, within, type Row } from './fixtures/masking.ts';
 
 const { user, password } = USERS.native;
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -163,7 +163,7 @@ test('grants survive a restart of Sluice (same grants_file); grant changes are a
   let admin: Ev[] = [];
   await until(async () => {
     const text = await readFile(auditPath, 'utf8').catch(() => '');
-    admin = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Ev).filter((e) => e.event === 'admin');
+    admin = auditEvents<Ev>(text).filter((e) => e.event === 'admin');
     return admin.some((e) => e.reason === 'TICKET-4');
   }, 'the audit admin events', 5000);
   const summary = admin.map((e) => `${e.verb} ${e.reason} ${e.ok}`);

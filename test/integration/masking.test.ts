@@ -34,7 +34,7 @@ import {
   type ColumnDefinition41,
 } from '../../src/protocol/index.ts';
 import type { SluiceHandle } from '../../src/main.ts';
-import { FIXTURE_SQL, MASKED, RULES, RULE_NAMES, readResponse, sendQuery, textRows, within, until, type Row } from './fixtures/masking.ts';
+import { FIXTURE_SQL, MASKED, RULES, RULE_NAMES, readResponse, sendQuery, textRows, within, until, auditEvents, type Row } from './fixtures/masking.ts';
 
 const { user, password } = USERS.native;
 type Sluice = SluiceHandle & { port: number };
@@ -415,7 +415,7 @@ test('audit query events list the masked columns; rejected statements carry the 
   let mine: Ev[] = [];
   await until(async () => {
     const text = await readFile(auditPath, 'utf8').catch(() => '');
-    mine = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Ev).filter((e) => e.event === 'query' && e.sql?.includes(tag) === true);
+    mine = auditEvents<Ev>(text).filter((e) => e.event === 'query' && e.sql?.includes(tag) === true);
     return mine.length >= 3;
   }, 'three audit query events');
   const [masked, plain, rejected] = mine;
