@@ -562,6 +562,8 @@ export class Session {
     if (masking !== null && this.#maskingGuardsStatements) this.#clientFramer = new Framer({ maxPacket: env.config.limits.max_packet });
     this.#setState({ kind: 'ready' });
 
+    // the zero-copy path releases each chunk once written; masking keeps views of column definitions
+    if (this.#backendReads !== null) this.#backendReads.lend = masking === null;
     client.on('data', this.#onClientData);
     backend.on('data', this.#onBackendData);
     client.on('drain', () => backend.resume());
@@ -621,9 +623,8 @@ export class Session {
     if (stop < 0) {
       const client = this.#client;
       const ok = client.write(chunk);
-      // written in full already: nobody holds the chunk, its read buffer serves the next read (masking
-      // observers keep views of column definitions, so not then)
-      if (client.writableLength === 0 && this.#masking === null) this.#backendReads?.release();
+      // written in full already: nobody holds the chunk, its read buffer serves the next read
+      if (client.writableLength === 0) this.#backendReads?.release();
       if (!ok) this.#backend!.pause();
       return;
     }

@@ -1,18 +1,44 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { ReadBuffer } from '../../src/session/read-buffer.ts';
 
-test('ReadBuffer reuses its buffer only after the consumer released the chunk', () => {
+/** Drives onread by hand: one read of `bytes`, returns the emitted chunk and the buffer the read used. */
+function readOnce(rb: ReadBuffer, bytes: Buffer): { chunk: Buffer; into: Buffer } {
+  const emitter = new EventEmitter();
+  let chunk: Buffer | null = null;
+  emitter.on('data', (c: Buffer) => (chunk = c));
+  const r = rb.onread(() => emitter as net.Socket);
+  const into = r.buffer();
+  bytes.copy(into);
+  r.callback(bytes.length, into);
+  assert.ok(chunk !== null);
+  return { chunk, into };
+}
+
+test('ReadBuffer copies chunks out by default and reuses its buffer for every read', () => {
   const rb = new ReadBuffer();
-  const first = rb.next();
-  rb.release();
-  assert.equal(rb.next(), first, 'released: the same memory serves the next read');
-  assert.notEqual(rb.next(), first, 'not released: a chunk may still be referenced, so a fresh buffer');
+  const a = readOnce(rb, Buffer.from('first'));
+  const b = readOnce(rb, Buffer.from('second'));
+  assert.equal(b.into, a.into, 'one buffer serves every read');
+  assert.notEqual(a.chunk.buffer, a.into.buffer, 'the chunk is a copy');
+  assert.equal(a.chunk.toString(), 'first', 'a kept chunk survives the next read');
 });
 
-test('a socket reading through ReadBuffer emits every byte as data, kept chunks intact', async () => {
+test('ReadBuffer in lend mode hands out views and reuses the buffer only after release()', () => {
+  const rb = new ReadBuffer();
+  rb.lend = true;
+  const a = readOnce(rb, Buffer.from('first'));
+  assert.equal(a.chunk.buffer, a.into.buffer, 'lent: a view of the read buffer');
+  const b = readOnce(rb, Buffer.from('second'));
+  assert.notEqual(b.into, a.into, 'not released: the view may still be held, so a fresh buffer');
+  assert.equal(a.chunk.toString(), 'first');
+  rb.release();
+  assert.equal(readOnce(rb, Buffer.from('third')).into, b.into, 'released: the same memory serves the next read');
+});
+
+test('a socket reading through a lending ReadBuffer emits every byte as data, kept chunks intact', async () => {
   const payload = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
   const server = net.createServer((c) => c.end(payload));
@@ -20,6 +46,7 @@ test('a socket reading through ReadBuffer emits every byte as data, kept chunks 
   await once(server, 'listening');
   const { port } = server.address() as net.AddressInfo;
   const rb = new ReadBuffer();
+  rb.lend = true;
   const kept: Buffer[] = [];
   let released = 0;
   const socket: net.Socket = net.connect({ host: '127.0.0.1', port, onread: rb.onread(() => socket) });
