@@ -141,8 +141,10 @@ export function ratios(s: readonly SummaryRow[], stream: readonly StreamResult[]
   add('idle sluice KiB/conn', cn('sluice')?.rssPerConnKiB ?? null, '< 16', (v) => v < 16);
   add('idle sluice-tls KiB/conn', cn('sluice-tls')?.rssPerConnKiB ?? null, '< 64', (v) => v < 64);
   add('idle haproxy KiB/conn', cn('haproxy')?.rssPerConnKiB ?? null, 'ref');
-  add('handshakes/s sluice/haproxy', ratio(cn('sluice')?.handshakesPerSec, cn('haproxy')?.handshakesPerSec), 'report');
-  add('handshakes/s sluice-tls/direct-tls', ratio(cn('sluice-tls')?.handshakesPerSec, cn('direct-tls')?.handshakesPerSec), 'report');
+  // direct paths hold no idle connections (nothing to measure RSS of), but their handshakes count
+  const hs = (p: string): number | undefined => conns.find((x) => x.path === p && x.handshakes > 0)?.handshakesPerSec;
+  add('handshakes/s sluice/haproxy', ratio(hs('sluice'), hs('haproxy')), 'report');
+  add('handshakes/s sluice-tls/direct-tls', ratio(hs('sluice-tls'), hs('direct-tls')), 'report');
   return out;
 }
 
