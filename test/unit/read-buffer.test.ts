@@ -17,25 +17,32 @@ function readOnce(rb: ReadBuffer, bytes: Buffer): { chunk: Buffer; into: Buffer 
   return { chunk, into };
 }
 
-test('ReadBuffer copies chunks out by default and reuses its buffer for every read', () => {
+test('ReadBuffer copies chunks out by default; every connection reads into one shared buffer', () => {
   const rb = new ReadBuffer();
   const a = readOnce(rb, Buffer.from('first'));
   const b = readOnce(rb, Buffer.from('second'));
   assert.equal(b.into, a.into, 'one buffer serves every read');
+  assert.equal(readOnce(new ReadBuffer(), Buffer.from('other')).into, a.into, 'and every connection');
   assert.notEqual(a.chunk.buffer, a.into.buffer, 'the chunk is a copy');
   assert.equal(a.chunk.toString(), 'first', 'a kept chunk survives the next read');
 });
 
-test('ReadBuffer in lend mode hands out views and reuses the buffer only after release()', () => {
+test('ReadBuffer in lend mode hands out views of its own buffer, reused only after release()', () => {
   const rb = new ReadBuffer();
+  const shared = readOnce(rb, Buffer.from('handshake')).into;
   rb.lend = true;
+  const first = readOnce(rb, Buffer.from('zero'));
+  assert.equal(first.into, shared, 'the read that was already due lands in the shared buffer');
+  assert.notEqual(first.chunk.buffer, shared.buffer, '… and is copied out, never lent');
   const a = readOnce(rb, Buffer.from('first'));
-  assert.equal(a.chunk.buffer, a.into.buffer, 'lent: a view of the read buffer');
+  assert.notEqual(a.into, shared, 'from then on: a buffer of its own');
+  assert.equal(a.chunk.buffer, a.into.buffer, 'lent: a view of it');
   const b = readOnce(rb, Buffer.from('second'));
   assert.notEqual(b.into, a.into, 'not released: the view may still be held, so a fresh buffer');
   assert.equal(a.chunk.toString(), 'first');
   rb.release();
   assert.equal(readOnce(rb, Buffer.from('third')).into, b.into, 'released: the same memory serves the next read');
+  assert.equal(readOnce(new ReadBuffer(), Buffer.from('x')).into, shared, 'other connections still share');
 });
 
 test('a socket reading through a lending ReadBuffer emits every byte as data, kept chunks intact', async () => {
