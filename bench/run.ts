@@ -66,6 +66,12 @@ function parseArgs(argv: readonly string[]): Opts {
   };
 }
 
+/** What a partial run left out, for its heading: ` (no sysbench, no streaming)`. */
+function partial(o: Opts): string {
+  const left = [o.rounds === 0 ? 'no sysbench' : '', o.stream ? '' : 'no streaming', o.conns ? '' : 'no connections'].filter((x) => x !== '');
+  return left.length > 0 ? ` (${left.join(', ')})` : '';
+}
+
 function gitSha(): string {
   const s = run('git', ['-C', ROOT, 'rev-parse', '--short=10', 'HEAD']);
   const dirty = run('git', ['-C', ROOT, 'status', '--porcelain']);
@@ -295,7 +301,7 @@ async function main(): Promise<void> {
     const res: Results = {
       date,
       sha,
-      mode: o.quick ? 'quick' : 'full',
+      mode: `${o.quick ? 'quick' : 'full'}${partial(o)}`,
       machine: machine(db),
       settings: {
         seconds: o.seconds,

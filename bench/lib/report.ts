@@ -48,7 +48,8 @@ export interface Ratio {
 export interface Results {
   date: string;
   sha: string;
-  mode: 'quick' | 'full';
+  /** 'quick' or 'full', plus what a partial run left out */
+  mode: string;
   machine: Record<string, string | number>;
   settings: Record<string, string | number | boolean | string[] | number[]>;
   unavailable: Record<string, string>;
@@ -169,37 +170,44 @@ export function markdown(res: Results, files: { json: string; svg: string }): st
       `${String(res.settings.tables)}×${String(res.settings.tableSize)} rows. Raw: \`${files.json}\`, chart: \`${files.svg}\`.`,
     '',
   );
-  L.push('| workload | threads | path | QPS | p95 ms | p99 ms | relay CPU µs/q | server CPU µs/q | relay peak RSS MiB |');
-  L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|');
-  for (const r of res.summary) {
-    L.push(
-      `| ${r.workload} | ${r.threads} | ${r.path} | ${f0(r.qps)} | ${f2(r.p95Ms)} | ${f2(r.p99Ms)} | ${f1(r.cpuUsPerQuery)} | ` +
-        `${f1(r.serverCpuUsPerQuery)} | ${r.relayPeakRssKiB === null ? 'n/a' : f1(r.relayPeakRssKiB / 1024)} |`,
-    );
-  }
+  // a partial run (`--rounds 0`, `--no-stream`, `--no-conns`) shows only the sections it measured
   const failed = res.runs.filter((r) => r.error !== undefined);
-  for (const r of failed) L.push(`| ${r.workload} | ${r.threads} | ${r.path} | failed: ${r.error ?? ''} | | | | | |`);
-  L.push('');
+  if (res.summary.length + failed.length > 0) {
+    L.push('| workload | threads | path | QPS | p95 ms | p99 ms | relay CPU µs/q | server CPU µs/q | relay peak RSS MiB |');
+    L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|');
+    for (const r of res.summary) {
+      L.push(
+        `| ${r.workload} | ${r.threads} | ${r.path} | ${f0(r.qps)} | ${f2(r.p95Ms)} | ${f2(r.p99Ms)} | ${f1(r.cpuUsPerQuery)} | ` +
+          `${f1(r.serverCpuUsPerQuery)} | ${r.relayPeakRssKiB === null ? 'n/a' : f1(r.relayPeakRssKiB / 1024)} |`,
+      );
+    }
+    for (const r of failed) L.push(`| ${r.workload} | ${r.threads} | ${r.path} | failed: ${r.error ?? ''} | | | | | |`);
+    L.push('');
+  }
   if (Object.keys(res.unavailable).length > 0) {
     L.push('Not available yet:', '');
     for (const [p, why] of Object.entries(res.unavailable)) L.push(`- ${p}: ${why.replace(/^not available yet: /, '')}`);
     L.push('');
   }
-  L.push(`Streaming (${res.streamNote}):`, '', '| path | MB | s | MB/s | relay RSS before → peak MiB |', '|---|---:|---:|---:|---:|');
-  for (const s of res.stream) {
-    L.push(
-      s.error !== undefined
-        ? `| ${s.path} | failed: ${s.error} | | | |`
-        : `| ${s.path} | ${f0(s.bytes / 1e6)} | ${f2(s.seconds)} | ${f0(s.mbPerSec)} | ` +
-            `${s.relayBaseRssKiB === null ? 'n/a' : f1(s.relayBaseRssKiB / 1024)} → ${s.relayPeakRssKiB === null ? 'n/a' : f1(s.relayPeakRssKiB / 1024)} |`,
-    );
+  if (res.stream.length > 0) {
+    L.push(`Streaming (${res.streamNote}):`, '', '| path | MB | s | MB/s | relay RSS before → peak MiB |', '|---|---:|---:|---:|---:|');
+    for (const s of res.stream) {
+      L.push(
+        s.error !== undefined
+          ? `| ${s.path} | failed: ${s.error} | | | |`
+          : `| ${s.path} | ${f0(s.bytes / 1e6)} | ${f2(s.seconds)} | ${f0(s.mbPerSec)} | ` +
+              `${s.relayBaseRssKiB === null ? 'n/a' : f1(s.relayBaseRssKiB / 1024)} → ${s.relayPeakRssKiB === null ? 'n/a' : f1(s.relayPeakRssKiB / 1024)} |`,
+      );
+    }
+    L.push('');
   }
-  L.push('');
-  L.push(`Connections (${res.connsNote}):`, '', '| path | held / wanted | KiB per idle conn | handshakes/s | note |', '|---|---:|---:|---:|---|');
-  for (const c of res.conns) {
-    L.push(`| ${c.path} | ${c.held} / ${c.wanted} | ${f1(c.rssPerConnKiB)} | ${f0(c.handshakesPerSec)} | ${c.error ?? ''} |`);
+  if (res.conns.length > 0) {
+    L.push(`Connections (${res.connsNote}):`, '', '| path | held / wanted | KiB per idle conn | handshakes/s | note |', '|---|---:|---:|---:|---|');
+    for (const c of res.conns) {
+      L.push(`| ${c.path} | ${c.held} / ${c.wanted} | ${f1(c.rssPerConnKiB)} | ${f0(c.handshakesPerSec)} | ${c.error ?? ''} |`);
+    }
+    L.push('');
   }
-  L.push('');
   if (res.micro.length > 0) {
     L.push('Micro (tinybench, against dist/):', '', '| task | ops/s | mean ns | p99 ns | note |', '|---|---:|---:|---:|---|');
     for (const r of res.micro) L.push(`| ${r.suite}: ${r.task} | ${f0(r.opsPerSec)} | ${f0(r.meanNs)} | ${f0(r.p99Ns)} | ${r.note ?? ''} |`);
