@@ -61,12 +61,18 @@ function isGrant(v: unknown): v is Grant {
     typeof g['created_by'] === 'string' && typeof g['created_at'] === 'string';
 }
 
+/** Users whose exemptions are remembered at once (a bound, not a working-set estimate). */
+const EXEMPTIONS_MAX = 10_000;
+
 export class GrantStore extends EventEmitter<{ change: [{ verb: 'create' | 'revoke'; grant: Grant }] }> {
   readonly #file: string | null;
   readonly #exemptUsers: ReadonlySet<string>;
   readonly #ruleNames: ReadonlySet<string> | null;
   readonly #now: () => number;
   #grants = new Map<string, Grant>();
+  /** exemptRules() per user: the same Set until a grant changes or one of the user's grants expires, so
+   * callers can tell "unchanged" by identity (the masking controller keeps its per-session caches then). */
+  readonly #exemptions = new Map<string, { rules: ReadonlySet<string>; from: number; until: number }>();
 
   constructor(opts: GrantStoreOptions) {
     super();
@@ -141,10 +147,12 @@ export class GrantStore extends EventEmitter<{ change: [{ verb: 'create' | 'revo
       created_at: new Date(now).toISOString(),
     });
     this.#grants.set(grant.id, grant);
+    this.#exemptions.clear();
     try {
       this.#save();
     } catch (e) {
       this.#grants.delete(grant.id);
+      this.#exemptions.clear();
       throw e;
     }
     this.emit('change', { verb: 'create', grant });
@@ -166,10 +174,12 @@ export class GrantStore extends EventEmitter<{ change: [{ verb: 'create' | 'revo
     const g = this.#grants.get(id);
     if (g === undefined || Date.parse(g.expires_at) <= this.#now()) throw new GrantError('not_found', `no live grant ${id}`);
     this.#grants.delete(id);
+    this.#exemptions.clear();
     try {
       this.#save();
     } catch (e) {
       this.#grants.set(id, g);
+      this.#exemptions.clear();
       throw e;
     }
     this.emit('change', { verb: 'revoke', grant: g });
@@ -177,14 +187,24 @@ export class GrantStore extends EventEmitter<{ change: [{ verb: 'create' | 'revo
   }
 
   /** Rules `user` is exempt from at `now` (ms): `*` for exempt_users; checked at each statement. */
-  exemptRules(user: string, now: number = this.#now()): ReadonlySet<string> {
+  exemptRules(user: string, now?: number): ReadonlySet<string> {
     if (this.#exemptUsers.has(user)) return ALL;
+    if (this.#grants.size === 0) return NONE;
+    const t = now ?? this.#now();
+    const known = this.#exemptions.get(user);
+    if (known !== undefined && t >= known.from && t < known.until) return known.rules;
     let out: Set<string> | null = null;
+    let until = Infinity;
     for (const g of this.#grants.values()) {
-      if (g.user !== user || Date.parse(g.expires_at) <= now) continue;
+      const expires = Date.parse(g.expires_at);
+      if (g.user !== user || expires <= t) continue;
+      until = Math.min(until, expires);
       out ??= new Set();
       for (const r of g.rules) out.add(r);
     }
-    return out ?? NONE;
+    const rules = out ?? NONE;
+    if (this.#exemptions.size >= EXEMPTIONS_MAX) this.#exemptions.clear();
+    this.#exemptions.set(user, { rules, from: t, until });
+    return rules;
   }
 }

@@ -672,36 +672,46 @@ export class Session {
   /** Packet mode on the client leg (masking guard): every statement is checked before it goes upstream. */
   #onClientFrames(chunk: Buffer): void {
     this.#bytesIn += chunk.length;
-    this.#clientFramer!.push(chunk);
+    const framer = this.#clientFramer!;
+    // the usual chunk is one whole command: checked and forwarded as it came, without framing a copy
+    if (!this.#clientBlocked && framer.pending() === 0 && chunk.length >= 4) {
+      const length = chunk[0]! | (chunk[1]! << 8) | (chunk[2]! << 16);
+      if (length < 0xffffff && chunk.length === 4 + length) {
+        try {
+          this.#onClientPacket(chunk.subarray(4), chunk[3]!, chunk);
+        } catch (e) {
+          this.#fatal(e);
+        }
+        return;
+      }
+    }
+    framer.push(chunk);
     this.#drainClientFrames();
   }
 
   #drainClientFrames(): void {
     const framer = this.#clientFramer!;
-    const tracker = this.#tracker!;
     try {
       for (let f = this.#clientBlocked ? null : framer.next(); f !== null; f = this.#clientBlocked ? null : framer.next()) {
-        const payload = f.payload();
-        if (!tracker.clientStreaming && f.seq === 0 && payload.length > 0) {
-          if (payload[0] === Command.COM_CHANGE_USER) {
-            this.#forwardChangeUser(encodePacket(payload, 0));
-            continue;
-          }
-          const v = this.#masking!.check(payload);
-          if (v.kind === 'reject') {
-            this.#rejectStatement(payload, v.err);
-            continue;
-          }
-          if (payload[0] === Command.COM_STMT_FETCH && payload.length >= 5 && this.#masking!.fetchNeedsRewrite(payload.readUInt32LE(1))) {
-            this.#fetchRewrites++;
-            this.#backendFramer ??= new Framer({ maxPacket: 2 ** 31 });
-          }
-        }
-        this.#forwardToBackend(encodePacket(payload, f.seq));
+        this.#onClientPacket(f.payload(), f.seq, null);
       }
     } catch (e) {
       this.#fatal(e);
     }
+  }
+
+  /** One client packet in packet mode; `wire` is the packet as received when it came in one chunk. */
+  #onClientPacket(payload: Buffer, seq: number, wire: Buffer | null): void {
+    if (!this.#tracker!.clientStreaming && seq === 0 && payload.length > 0) {
+      if (payload[0] === Command.COM_CHANGE_USER) return this.#forwardChangeUser(wire ?? encodePacket(payload, 0));
+      const v = this.#masking!.check(payload);
+      if (v.kind === 'reject') return this.#rejectStatement(payload, v.err);
+      if (payload[0] === Command.COM_STMT_FETCH && payload.length >= 5 && this.#masking!.fetchNeedsRewrite(payload.readUInt32LE(1))) {
+        this.#fetchRewrites++;
+        this.#backendFramer ??= new Framer({ maxPacket: 2 ** 31 });
+      }
+    }
+    this.#forwardToBackend(wire ?? encodePacket(payload, seq));
   }
 
   /**

@@ -34,6 +34,27 @@ test('create / list / revoke / expiry with an injected clock; exempt_users', () 
   assert.deepEqual(changes, ['create', 'create', 'revoke']);
 });
 
+test('exemptRules answers the same Set until a grant changes or expires (callers cache by identity)', () => {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const s = new GrantStore({ file: null, exemptUsers: [], ruleNames: ['phone', 'id'], now: () => now });
+  const none = s.exemptRules('alice');
+  assert.equal(s.exemptRules('alice'), none, 'no grants: one shared empty set');
+  s.create({ user: 'alice', rules: ['phone'], ttl_ms: 60_000, reason: 'T-1', created_by: 'bob' });
+  const one = s.exemptRules('alice');
+  assert.deepEqual([...one], ['phone'], 'a new grant applies at once');
+  now += 1000;
+  assert.equal(s.exemptRules('alice'), one, 'unchanged: the same Set');
+  const g = s.create({ user: 'alice', rules: ['id'], ttl_ms: 1000, reason: 'T-2', created_by: 'bob' });
+  const two = s.exemptRules('alice');
+  assert.deepEqual([...two].sort(), ['id', 'phone']);
+  now += 1000; // the second grant's expiry
+  assert.deepEqual([...s.exemptRules('alice')], ['phone'], 'an expiry is seen without any change to the store');
+  now -= 500; // a clock read earlier than the cached answer's computation is not served from it
+  assert.deepEqual([...s.exemptRules('alice')].sort(), ['id', 'phone']);
+  s.revoke(g.id);
+  assert.deepEqual([...s.exemptRules('alice')], ['phone'], 'a revoke applies at once');
+});
+
 test('the file is written atomically and survives a reload; expired grants dropped at load', () => {
   let now = 1_000_000;
   const file = join(dir, 'grants.json');
