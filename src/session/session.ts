@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { BackendConfig, Config, ListenerConfig } from '../config/types.ts';
 import { Capability, Command, MariaDbCapability, commandName } from '../protocol/constants.ts';
-import { encodePacket, packetCount } from '../protocol/packet.ts';
+import { encodePacket, packetCount, readHeader } from '../protocol/packet.ts';
 import { encodeHandshakeV10, parseHandshakeV10, type HandshakeV10 } from '../protocol/handshake-v10.ts';
 import { encodeHandshakeResponse41, parseHandshakeResponse41, type HandshakeResponse41 } from '../protocol/handshake-response41.ts';
 import { encodeSSLRequest, isSSLRequest } from '../protocol/ssl-request.ts';
@@ -674,16 +674,14 @@ export class Session {
     this.#bytesIn += chunk.length;
     const framer = this.#clientFramer!;
     // the usual chunk is one whole command: checked and forwarded as it came, without framing a copy
-    if (!this.#clientBlocked && framer.pending() === 0 && chunk.length >= 4) {
-      const length = chunk[0]! | (chunk[1]! << 8) | (chunk[2]! << 16);
-      if (length < 0xffffff && chunk.length === 4 + length) {
-        try {
-          this.#onClientPacket(chunk.subarray(4), chunk[3]!, chunk);
-        } catch (e) {
-          this.#fatal(e);
-        }
-        return;
+    const h = !this.#clientBlocked && framer.pending() === 0 && chunk.length >= 4 ? readHeader(chunk) : null;
+    if (h !== null && h.length < 0xffffff && chunk.length === 4 + h.length) {
+      try {
+        this.#onClientPacket(chunk.subarray(4), h.seq, chunk);
+      } catch (e) {
+        this.#fatal(e);
       }
+      return;
     }
     framer.push(chunk);
     this.#drainClientFrames();
