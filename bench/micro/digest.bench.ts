@@ -6,6 +6,7 @@ import type * as TokenizerMod from '../../src/sql/tokenizer.ts';
 import type * as DigestMod from '../../src/sql/digest.ts';
 import type * as CacheMod from '../../src/sql/cache.ts';
 import type * as EventsMod from '../../src/audit/events.ts';
+import type * as LineWriterMod from '../../src/audit/line-writer.ts';
 import { loadDist } from './common.ts';
 import type { MicroSuite } from './common.ts';
 
@@ -24,6 +25,7 @@ const suite: MicroSuite = {
     const { digest } = await loadDist<typeof DigestMod>(distRoot, 'sql/digest');
     const { AnalysisCache } = await loadDist<typeof CacheMod>(distRoot, 'sql/cache');
     const ev = await loadDist<typeof EventsMod>(distRoot, 'audit/events');
+    const lw = await loadDist<typeof LineWriterMod>(distRoot, 'audit/line-writer');
     const cache = new AnalysisCache();
     cache.analyzeCached(SHORT);
     cache.analyzeCached(LONG);
@@ -34,8 +36,11 @@ const suite: MicroSuite = {
       backend: 'db', schema: 'testdb', command: 'COM_STMT_EXECUTE', sql: 'SELECT c FROM sbtest1 WHERE id=?', digest: 'SELECT c FROM sbtest1 WHERE id = ?',
       tables: [{ schema: 'testdb', table: 'sbtest1', op: 'select' }], duration_us: 123, rows: 1, affected: 0, bytes_out: 200, masked: [], error: null,
     };
-    const session = ev.querySessionJson(e.client, e.user, e.route, e.backend, e.schema);
-    const analysis = ev.queryAnalysisJson(e.digest, e.tables);
+    const session = Buffer.from(ev.querySessionJson(e.client, e.user, e.route, e.backend, e.schema));
+    const analysis = Buffer.from(ev.queryAnalysisJson(e.digest, e.tables));
+    const sql = lw.sqlJsonBytes(e.sql);
+    const writer = new lw.JsonLinesWriter();
+    let written = 0;
     bench
       .add('tokenize short', () => void tokenize(SHORT))
       .add('digest short', () => void digest(SHORT))
@@ -44,12 +49,13 @@ const suite: MicroSuite = {
       .add('analyzeCached digest hit', () => void cache.analyzeCached(variants[n++ & 4095] as string))
       .add('analyzeCached miss (parse)', () => void new AnalysisCache({ maxEntries: 1 }).analyzeCached(SHORT))
       .add('audit serializeEvent', () => void ev.serializeEvent(e))
-      .add('audit queryEventLine', () =>
-        void ev.queryEventLine({
-          ts: e.ts, conn: e.conn, session, command: e.command, sql: e.sql, sqlTruncated: false, statementIndex: undefined, analysis,
+      .add('audit JsonLinesWriter.query (sealed every 100)', () => {
+        writer.query({
+          epochMs: ev.epochNow(), conn: e.conn, session, command: e.command, sql, sqlTruncated: false, statementIndex: undefined, analysis,
           durationUs: e.duration_us, rows: e.rows, affected: e.affected, bytesOut: e.bytes_out, masked: e.masked, error: null,
-        }),
-      );
+        });
+        if (++written % 100 === 0) writer.seal();
+      });
   },
 };
 

@@ -12,7 +12,7 @@ import { isAuditEventKind, limitQuerySql, type AuditEvent, type AuditEventKind }
 import { FileSink } from './file-sink.ts';
 import { createAuditMetrics } from './metrics.ts';
 import { NatsSink } from './nats-sink.ts';
-import { AuditQueue, type WhenFull } from './queue.ts';
+import { AuditQueue, type LineChunk, type WhenFull } from './queue.ts';
 import type { AuditSink } from './sink.ts';
 import { StdoutSink } from './stdout-sink.ts';
 import { SyslogSink } from './syslog-sink.ts';
@@ -54,8 +54,9 @@ export interface CloseOptions {
 export interface Auditor {
   wants(kind: AuditEventKind): boolean;
   emit(e: AuditEvent): true | false | Promise<void>;
-  /** An event its producer serialized itself (hot path: query events), with `max_sql_length` applied. */
-  emitLine(kind: AuditEventKind, conn: number, line: string): true | false | Promise<void>;
+  /** Events their producer serialized itself (hot path: batches of query events), `max_sql_length` applied
+   * and only kinds it wants(). */
+  emitChunk(chunk: LineChunk): true | false | Promise<void>;
   readonly maxSqlLength: number;
   /** Events emit() would take now without blocking or dropping (by count): producers that batch check it. */
   room(): number;
@@ -101,7 +102,7 @@ export function createAuditor(opts: AuditOptions, deps: AuditorDeps): Auditor {
     capacity: opts.queue_size ?? 65_536,
     ...(opts.queue_bytes === undefined ? {} : { maxBytes: opts.queue_bytes }),
     whenFull: opts.when_full,
-    onDrop: () => metrics.dropped.inc(),
+    onDrop: (n) => metrics.dropped.inc(n),
   });
   const sinks = opts.sinks.map((c) => buildSink(c, log, gatewayId, deps.now)).concat(deps.extraSinks ?? []);
   const names = new Set<string>();
@@ -128,9 +129,7 @@ export function createAuditor(opts: AuditOptions, deps: AuditorDeps): Auditor {
       // hot path: the common short statement is enqueued as is
       return queue.enqueue(e.event === 'query' ? limitQuerySql(e, maxSql) : e);
     },
-    emitLine(kind, conn, line) {
-      return wanted.has(kind) ? queue.enqueueLine(line, conn) : true;
-    },
+    emitChunk: (chunk) => queue.enqueueChunk(chunk),
     maxSqlLength: maxSql,
     room: () => queue.room,
     close(copts = {}) {

@@ -24,7 +24,7 @@ export interface SinkDriverHooks {
 
 export interface SinkDriverOptions {
   readonly maxBatchEvents?: number;
-  readonly maxBatchChars?: number;
+  readonly maxBatchBytes?: number;
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
   /**
@@ -43,7 +43,7 @@ export class SinkDriver {
   readonly #log: Logger;
   readonly #hooks: SinkDriverHooks;
   readonly #maxEvents: number;
-  readonly #maxChars: number;
+  readonly #maxBytes: number;
   readonly #baseMs: number;
   readonly #maxMs: number;
   readonly #lingerMs: number;
@@ -64,7 +64,7 @@ export class SinkDriver {
     this.#log = log.child({ sink: sink.name });
     this.#hooks = hooks;
     this.#maxEvents = opts.maxBatchEvents ?? 1024;
-    this.#maxChars = opts.maxBatchChars ?? 1024 * 1024;
+    this.#maxBytes = opts.maxBatchBytes ?? 1024 * 1024;
     this.#baseMs = opts.backoffBaseMs ?? 100;
     this.#maxMs = opts.backoffMaxMs ?? 10_000;
     this.#lingerMs = opts.lingerMs ?? 5;
@@ -108,7 +108,7 @@ export class SinkDriver {
     }
     attempt = 0;
     while (!this.#stopped) {
-      const batch = this.#queue.peek(this.#consumer, this.#maxEvents, this.#maxChars);
+      const batch = this.#queue.peek(this.#consumer, this.#maxEvents, this.#maxBytes);
       if (batch === null) {
         if (this.#queue.closed && this.#queue.parked === 0) break;
         await this.#queue.readable(this.#consumer);
@@ -116,16 +116,16 @@ export class SinkDriver {
         continue;
       }
       try {
-        await this.sink.write(batch.lines, { firstSeq: batch.firstSeq, conns: batch.conns });
+        await this.sink.write(batch);
       } catch (e) {
         this.#fail('write', e, attempt);
         await this.#sleep(backoffDelay(attempt++, this.#baseMs, this.#maxMs));
         continue;
       }
       if (this.#stopped) break;
-      this.#queue.ack(this.#consumer, batch.lines.length);
-      this.#written += batch.lines.length;
-      this.#hooks.onWritten(this.sink.name, batch.lines.length);
+      this.#queue.ack(this.#consumer, batch.count);
+      this.#written += batch.count;
+      this.#hooks.onWritten(this.sink.name, batch.count);
       if (!this.#up || attempt > 0) {
         this.#log.info({ retries: attempt }, 'audit sink recovered');
       }

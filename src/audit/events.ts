@@ -120,18 +120,29 @@ export function isAuditEventKind(s: string): s is AuditEventKind {
 let cachedSecond = -1;
 let cachedPrefix = ''; // "2026-11-21T10:00:00." for cachedSecond
 
-/** Wall-clock time as ISO 8601 with microseconds. performance.timeOrigin + now() carries sub-ms
- * precision; Date alone has only ms. The date part is formatted once per second (toISOString costs
- * ~1 µs, a large share of the per-event budget). `epochMs` (fractional) may be given, e.g. by tests. */
-export function auditTimestamp(epochMs: number = performance.timeOrigin + performance.now()): string {
-  const second = Math.floor(epochMs / 1000);
+/** `2026-11-21T10:00:00.` for an epoch second, formatted once per second (toISOString costs ~1 µs). */
+export function isoSecondPrefix(second: number): string {
   if (second !== cachedSecond) {
-    const iso = new Date(second * 1000).toISOString(); // 2026-11-21T10:00:00.000Z
-    cachedPrefix = iso.substring(0, 20);
+    cachedPrefix = new Date(second * 1000).toISOString().substring(0, 20);
     cachedSecond = second;
   }
+  return cachedPrefix;
+}
+
+/** Wall-clock time as ISO 8601 with microseconds. performance.timeOrigin + now() carries sub-ms
+ * precision; Date alone has only ms. `epochMs` (fractional) may be given, e.g. by tests. */
+export function auditTimestamp(epochMs: number = epochNow()): string {
+  const second = Math.floor(epochMs / 1000);
   const micros = Math.min(999_999, Math.floor((epochMs - second * 1000) * 1000));
-  return `${cachedPrefix}${String(micros).padStart(6, '0')}Z`;
+  return `${isoSecondPrefix(second)}${String(micros).padStart(6, '0')}Z`;
+}
+
+// performance.timeOrigin is a getter that calls into C++ each time: read it once
+const TIME_ORIGIN = performance.timeOrigin;
+
+/** Epoch ms with sub-ms precision (what audit timestamps are made of). */
+export function epochNow(): number {
+  return TIME_ORIGIN + performance.now();
 }
 
 export interface TruncatedSql {
@@ -204,9 +215,8 @@ function ordered(e: AuditEvent): object {
   }
 }
 
-// Hot path: query events (one per statement) are written from pieces their producer caches, the per-session
-// facts and the per-digest analysis, with the same bytes as serializeEvent (a property test holds them
-// together). Measured: ~0.5 µs per event against ~1.5 µs for building the object and JSON.stringify.
+// Hot path: query events (one per statement) are written as bytes by JsonLinesWriter (line-writer.ts) from
+// pieces their producer caches: the per-session facts and the per-digest analysis below.
 
 /** `"client":…,"user":…,"route":…,"backend":…,"schema":…` of a query event: the same for a session's statements. */
 export function querySessionJson(client: ClientFacts, user: string, route: string | null, backend: string | null, schema: string | null): string {
@@ -217,43 +227,6 @@ export function querySessionJson(client: ClientFacts, user: string, route: strin
 /** `"digest":…,"tables":[…]` of a query event: the same for every statement of a digest (in one schema). */
 export function queryAnalysisJson(digest: string, tables: readonly TableAccess[]): string {
   return JSON.stringify({ digest, tables }).slice(1, -1);
-}
-
-export interface QueryLineParts {
-  readonly ts: string;
-  readonly conn: number;
-  /** querySessionJson() */
-  readonly session: string;
-  readonly command: string;
-  readonly sql: string;
-  readonly sqlTruncated: boolean;
-  readonly statementIndex: number | undefined;
-  /** queryAnalysisJson() */
-  readonly analysis: string;
-  readonly durationUs: number;
-  readonly rows: number;
-  readonly affected: number;
-  readonly bytesOut: number;
-  readonly masked: readonly string[];
-  readonly error: AuditError | null;
-}
-
-/** The line serializeEvent() writes for the query event these parts describe. */
-export function queryEventLine(p: QueryLineParts): string {
-  const line =
-    `{"ts":${JSON.stringify(p.ts)},"event":"query","conn":${num(p.conn)},${p.session},"command":${JSON.stringify(p.command)},"sql":${JSON.stringify(p.sql)}` +
-    `${p.sqlTruncated ? ',"sql_truncated":true' : ''}${p.statementIndex === undefined ? '' : `,"statement_index":${num(p.statementIndex)}`},${p.analysis}` +
-    `,"duration_us":${num(p.durationUs)},"rows":${num(p.rows)},"affected":${num(p.affected)},"bytes_out":${num(p.bytesOut)}` +
-    `,"masked":${p.masked.length === 0 ? '[]' : JSON.stringify(p.masked)},"error":${p.error === null ? 'null' : JSON.stringify(p.error)}}`;
-  // reading a character flattens V8's rope of template pieces now, while it is young, instead of after it
-  // was promoted while waiting in the queue (measured: ~30 % less time per event including the sink's join)
-  line.charCodeAt(0);
-  return line;
-}
-
-/** A number as JSON.stringify writes it (non-finite → null). */
-function num(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
 }
 
 /** The JSON line of an event, without the trailing newline. Key order: `ts`, `event`, `conn`, then

@@ -7,7 +7,8 @@
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { AuditSink, BatchInfo } from './sink.ts';
+import type { Batch } from './queue.ts';
+import type { AuditSink } from './sink.ts';
 
 export interface FileRotateOptions {
   /** rotate before a write would make the file larger than this many bytes */
@@ -29,6 +30,7 @@ export interface FileSinkOptions {
 }
 
 const NL = 0x0a;
+const NL_BUF = Buffer.from([NL]);
 
 function utcDay(ms: number): number {
   return Math.floor(ms / 86_400_000);
@@ -77,26 +79,21 @@ export class FileSink implements AuditSink {
     }
   }
 
-  async write(batch: readonly string[], info?: BatchInfo): Promise<void> {
-    let from = 0;
-    if (info !== undefined && this.#writtenThrough > info.firstSeq) {
-      from = Math.min(batch.length, this.#writtenThrough - info.firstSeq); // retry after a partial write
-    }
-    if (from >= batch.length) return;
+  async write(batch: Batch): Promise<void> {
+    // a retry after a partial write skips the lines that reached the file
+    const from = this.#writtenThrough > batch.firstSeq ? Math.min(batch.count, this.#writtenThrough - batch.firstSeq) : 0;
+    if (from >= batch.count) return;
     if (this.#fh === null) await this.#openFile(false);
     if (this.#daily && utcDay(this.#now()) !== this.#day) {
       if (this.#size > 0) await this.#rotate('day');
       else this.#day = utcDay(this.#now());
     }
-    const lines = from === 0 ? batch : batch.slice(from);
-    const seq0 = info === undefined ? -1 : info.firstSeq + from;
-    // hot path: one string, one Buffer, one write
-    const buf = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-    if (this.#size + buf.length <= this.#maxSize || (this.#size === 0 && lines.length === 1)) {
-      await this.#append(buf);
-      if (seq0 >= 0) this.#writtenThrough = seq0 + lines.length;
+    if (from === 0 && (this.#size + batch.bytes <= this.#maxSize || (this.#size === 0 && batch.count === 1))) {
+      // hot path: the batch's bytes as the producers wrote them, one write
+      await this.#append(batch.data.length === 1 ? (batch.data[0] as Buffer) : Buffer.concat(batch.data, batch.bytes));
+      this.#writtenThrough = batch.firstSeq + batch.count;
     } else {
-      await this.#writeSplit(lines, seq0);
+      await this.#writeSplit(batch, from);
     }
     if (this.#fsyncMs === 0) await this.flush();
   }
@@ -122,27 +119,26 @@ export class FileSink implements AuditSink {
     if (fh !== null) await fh.close();
   }
 
-  /** Slow path near the size limit: fill the current file up to the limit line by line, rotate, go on.
-   * A single line larger than the limit gets a file of its own. */
-  async #writeSplit(lines: readonly string[], seq0: number): Promise<void> {
+  /** Slow path near the size limit (or a retry): fill the current file up to the limit line by line,
+   * rotate, go on. A single line larger than the limit gets a file of its own. */
+  async #writeSplit(batch: Batch, from: number): Promise<void> {
     let chunk: Buffer[] = [];
     let chunkLen = 0;
-    let chunkStart = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const b = Buffer.from(`${lines[i] as string}\n`, 'utf8');
-      if (this.#size + chunkLen + b.length > this.#maxSize && this.#size + chunkLen > 0) {
+    for (let i = from; i < batch.count; i++) {
+      const line = batch.line(i);
+      const len = line.length + 1;
+      if (this.#size + chunkLen + len > this.#maxSize && this.#size + chunkLen > 0) {
         if (chunkLen > 0) await this.#append(Buffer.concat(chunk, chunkLen));
-        if (seq0 >= 0) this.#writtenThrough = seq0 + i;
+        this.#writtenThrough = batch.firstSeq + i;
         chunk = [];
         chunkLen = 0;
-        chunkStart = i;
         await this.#rotate('size');
       }
-      chunk.push(b);
-      chunkLen += b.length;
+      chunk.push(line, NL_BUF);
+      chunkLen += len;
     }
     if (chunkLen > 0) await this.#append(Buffer.concat(chunk, chunkLen));
-    if (seq0 >= 0 && lines.length > chunkStart) this.#writtenThrough = seq0 + lines.length;
+    this.#writtenThrough = batch.firstSeq + batch.count;
   }
 
   async #append(buf: Buffer): Promise<void> {

@@ -7,7 +7,8 @@
 
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats';
 import type { Logger } from 'pino';
-import { errorMessage, type AuditSink, type BatchInfo } from './sink.ts';
+import type { Batch } from './queue.ts';
+import { errorMessage, type AuditSink } from './sink.ts';
 
 export interface NatsSinkOptions {
   readonly url: string;
@@ -31,13 +32,11 @@ export class NatsSink implements AuditSink {
   #Events: (typeof import('nats'))['Events'] | null = null;
   /** distinguishes this process from an earlier run of the same gateway inside the dedup window */
   readonly #boot = Date.now().toString(36);
-  readonly #enc = new TextEncoder();
   #nc: NatsConnection | null = null;
   #js: JetStreamClient | null = null;
   #connected = false;
   #epoch = 0; // +1 on every disconnect
   #needStream = true;
-  #localSeq = 0;
 
   constructor(opts: NatsSinkOptions) {
     this.#opts = opts;
@@ -71,7 +70,7 @@ export class NatsSink implements AuditSink {
     await this.#ensureStream();
   }
 
-  async write(batch: readonly string[], info?: BatchInfo): Promise<void> {
+  async write(batch: Batch): Promise<void> {
     if (this.#nc === null || this.#nc.isClosed()) await this.open();
     if (!this.#connected) throw new Error('NATS disconnected');
     if (this.#needStream) await this.#ensureStream();
@@ -81,9 +80,10 @@ export class NatsSink implements AuditSink {
     const inflight: Promise<PubAck>[] = [];
     let head = 0;
     try {
-      for (let i = 0; i < batch.length; i++) {
+      for (let i = 0; i < batch.count; i++) {
         if (this.#epoch !== epoch || !this.#connected) throw new Error('NATS disconnected during batch');
-        const p = js.publish(this.#opts.subject, this.#enc.encode(batch[i] as string), { msgID: this.#msgId(info, i) });
+        // the payload is a view into the queue's chunk, which is never reused: no copy needed
+        const p = js.publish(this.#opts.subject, batch.line(i), { msgID: this.#msgId(batch, i) });
         p.catch(noop); // awaited below; this only keeps a later rejection from being "unhandled"
         inflight.push(p);
         if (inflight.length - head >= window) await inflight[head++];
@@ -113,9 +113,8 @@ export class NatsSink implements AuditSink {
     }
   }
 
-  #msgId(info: BatchInfo | undefined, i: number): string {
-    if (info === undefined) return `${this.#opts.gatewayId}-${this.#boot}-x-${this.#localSeq++}`;
-    return `${this.#opts.gatewayId}-${this.#boot}-${info.conns[i] ?? 0}-${info.firstSeq + i}`;
+  #msgId(batch: Batch, i: number): string {
+    return `${this.#opts.gatewayId}-${this.#boot}-${batch.conns[i] ?? 0}-${batch.firstSeq + i}`;
   }
 
   async #ensureStream(): Promise<void> {

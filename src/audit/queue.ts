@@ -1,5 +1,5 @@
-// Bounded fan-out queue between sessions (producers) and sink drivers (consumers). Events are
-// serialized once at enqueue and kept in one ring shared by every sink; each sink has its own cursor,
+// Bounded fan-out queue between sessions (producers) and sink drivers (consumers). Events arrive
+// serialized (JSON Lines in chunks, see LineChunk) and are kept in one ring shared by every sink; each sink has its own cursor,
 // so a stalled sink holds events (for itself only) until the ring is full by count or by bytes, and
 // only then does `when_full` apply: `block` parks producers in FIFO order (so enqueue order, hence
 // per-connection order, is kept), `drop` refuses the event and counts it. Nothing here does I/O.
@@ -11,20 +11,44 @@ export type WhenFull = 'block' | 'drop';
 export interface AuditQueueOptions {
   /** maximum number of events held (not yet written by the slowest sink) */
   readonly capacity: number;
-  /** maximum UTF-16 code units of serialized lines held (≈ bytes for ASCII SQL); default 64 Mi */
+  /** maximum bytes of serialized lines held; default 64 MiB */
   readonly maxBytes?: number;
   readonly whenFull: WhenFull;
-  /** called once per refused event (drop mode, or after close) */
-  readonly onDrop?: () => void;
+  /** called with the number of events refused (drop mode, or after close) */
+  readonly onDrop?: (n: number) => void;
 }
 
-/** A run of consecutive events for one consumer. `firstSeq` numbers them (per queue, from 0) so a
- * sink can derive retry-stable ids; `conns[i]` is the connection id of `lines[i]`. */
-export interface Batch {
-  readonly lines: readonly string[];
+/**
+ * Events serialized into one Buffer by their producer (a batch of statements, or one event): line i is
+ * `buf[ends[i - 1] ?? 0, ends[i])` and ends with '\n'. The queue keeps offsets into it, never a copy
+ * or a string per event: per-event strings and their garbage were most of the audit's cost.
+ */
+export interface LineChunk {
+  readonly buf: Buffer;
+  readonly ends: readonly number[];
+  /** connection id of each line (`conn` of the event) */
   readonly conns: readonly number[];
+}
+
+/** A chunk of one line (`line` without its '\n'). */
+export function lineChunk(line: string, conn: number): LineChunk {
+  const buf = Buffer.from(`${line}\n`, 'utf8');
+  return { buf, ends: [buf.length], conns: [conn] };
+}
+
+/** A run of consecutive events for one consumer, as JSON Lines. `firstSeq` numbers them (per queue,
+ * from 0) so a sink can derive retry-stable ids. */
+export interface Batch {
+  readonly count: number;
   readonly firstSeq: number;
-  readonly chars: number;
+  /** bytes of all lines, '\n' included */
+  readonly bytes: number;
+  /** the batch's JSON Lines bytes ('\n' after each event) in as few pieces as they are stored: views, no copy */
+  readonly data: readonly Buffer[];
+  /** connection id of each event */
+  readonly conns: readonly number[];
+  /** event i's line without its '\n' (a view) */
+  line(i: number): Buffer;
 }
 
 interface Consumer {
@@ -33,9 +57,10 @@ interface Consumer {
   wake: (() => void) | null;
 }
 
+/** A producer parked in block mode: the events of `chunk` from `next` on are not admitted yet. */
 interface Waiter {
-  readonly line: string;
-  readonly conn: number;
+  readonly chunk: LineChunk;
+  next: number;
   readonly resolve: () => void;
 }
 
@@ -43,13 +68,16 @@ export class AuditQueue {
   readonly #capacity: number;
   readonly #maxBytes: number;
   readonly #whenFull: WhenFull;
-  readonly #onDrop: (() => void) | undefined;
-  readonly #lines: string[];
-  readonly #conns: number[];
+  readonly #onDrop: ((n: number) => void) | undefined;
+  // one slot per event: the chunk that holds it and where (parallel arrays: no object per event)
+  readonly #bufs: Array<Buffer | null>;
+  readonly #starts: Uint32Array;
+  readonly #ends: Uint32Array;
+  readonly #conns: Float64Array;
   readonly #consumers: Consumer[] = [];
   #head = 0; // seq of the next event
   #tail = 0; // seq of the oldest event still held (= min cursor)
-  #chars = 0;
+  #bytes = 0;
   #waiters: Waiter[] = [];
   #waiterStart = 0;
   #closed = false;
@@ -61,8 +89,10 @@ export class AuditQueue {
     this.#maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.#whenFull = opts.whenFull;
     this.#onDrop = opts.onDrop;
-    this.#lines = new Array<string>(opts.capacity).fill('');
-    this.#conns = new Array<number>(opts.capacity).fill(0);
+    this.#bufs = new Array<Buffer | null>(opts.capacity).fill(null);
+    this.#starts = new Uint32Array(opts.capacity);
+    this.#ends = new Uint32Array(opts.capacity);
+    this.#conns = new Float64Array(opts.capacity);
   }
 
   /** Register a sink. Consumers added later start at the head (they do not see older events). */
@@ -71,9 +101,14 @@ export class AuditQueue {
     return this.#consumers.length - 1;
   }
 
-  /** events held (written by no sink yet or by only some) plus producers parked in block mode */
+  /** events held (written by no sink yet or by only some) plus events of producers parked in block mode */
   get depth(): number {
-    return this.#head - this.#tail + (this.#waiters.length - this.#waiterStart);
+    let parked = 0;
+    for (let i = this.#waiterStart; i < this.#waiters.length; i++) {
+      const w = this.#waiters[i] as Waiter;
+      parked += w.chunk.ends.length - w.next;
+    }
+    return this.#head - this.#tail + parked;
   }
 
   get dropped(): number {
@@ -84,51 +119,79 @@ export class AuditQueue {
     return this.#closed;
   }
 
-  /** `true`: accepted. `false`: refused (drop mode and full, or closed) and counted.
-   * A Promise (block mode and full): resolves when accepted; the caller must stop reading from its
-   * client until then, which is what propagates back-pressure to the client. */
+  /** One event, serialized here (connection and admin events; statements come in chunks). */
   enqueue(e: AuditEvent): true | false | Promise<void> {
-    return this.enqueueLine(serializeEvent(e), e.conn);
+    return this.enqueueChunk(lineChunk(serializeEvent(e), e.conn));
   }
 
-  enqueueLine(line: string, conn: number): true | false | Promise<void> {
-    if (this.#closed) return this.#drop();
+  /** `true`: every event accepted. `false`: some refused (drop mode and full, or closed) and counted.
+   * A Promise (block mode and full): resolves when all are accepted; the caller must stop reading from
+   * its client until then, which is what propagates back-pressure to the client. */
+  enqueueChunk(chunk: LineChunk): true | false | Promise<void> {
+    const n = chunk.ends.length;
+    if (this.#closed) return this.#drop(n);
     if (this.#consumers.length === 0) {
       // nobody to deliver to: accepted and immediately delivered everywhere
-      this.#head++;
+      this.#head += n;
       this.#tail = this.#head;
       return true;
     }
     // While producers are parked, later events queue behind them: order is never overtaken.
-    if (this.#waiterStart === this.#waiters.length && this.#hasRoom(line.length)) {
-      this.#push(line, conn);
-      return true;
-    }
-    if (this.#whenFull === 'drop') return this.#drop();
+    let i = 0;
+    if (this.#waiterStart === this.#waiters.length) i = this.#admit(chunk, 0);
+    if (i === n) return true;
+    if (this.#whenFull === 'drop') return this.#drop(n - i);
     return new Promise<void>((resolve) => {
-      this.#waiters.push({ line, conn, resolve });
+      this.#waiters.push({ chunk, next: i, resolve });
     });
   }
 
-  /** Up to `maxEvents` events (and about `maxChars`, at least one event) after the consumer's cursor,
+  /** Up to `maxEvents` events (and about `maxBytes`, at least one event) after the consumer's cursor,
    * or null when it is caught up. Does not advance: call ack() after the sink made them durable. */
-  peek(consumer: number, maxEvents: number, maxChars = Infinity): Batch | null {
+  peek(consumer: number, maxEvents: number, maxBytes = Infinity): Batch | null {
     const c = this.#consumer(consumer);
     const avail = this.#head - c.cursor;
     if (avail === 0) return null;
     const n0 = Math.min(avail, maxEvents);
-    const lines: string[] = [];
+    const bufs: Buffer[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
     const conns: number[] = [];
-    let chars = 0;
+    const data: Buffer[] = [];
+    let bytes = 0;
+    // contiguous lines of one chunk become one view
+    let runBuf: Buffer | null = null;
+    let runStart = 0;
+    let runEnd = 0;
     for (let i = 0; i < n0; i++) {
       const idx = (c.cursor + i) % this.#capacity;
-      const line = this.#lines[idx] as string;
-      if (i > 0 && chars + line.length > maxChars) break;
-      lines.push(line);
+      const buf = this.#bufs[idx] as Buffer;
+      const start = this.#starts[idx] as number;
+      const end = this.#ends[idx] as number;
+      if (i > 0 && bytes + end - start > maxBytes) break;
+      bufs.push(buf);
+      starts.push(start);
+      ends.push(end);
       conns.push(this.#conns[idx] as number);
-      chars += line.length;
+      bytes += end - start;
+      if (buf === runBuf && start === runEnd) {
+        runEnd = end;
+      } else {
+        if (runBuf !== null) data.push(runBuf.subarray(runStart, runEnd));
+        runBuf = buf;
+        runStart = start;
+        runEnd = end;
+      }
     }
-    return { lines, conns, firstSeq: c.cursor, chars };
+    if (runBuf !== null) data.push(runBuf.subarray(runStart, runEnd));
+    return {
+      count: conns.length,
+      firstSeq: c.cursor,
+      bytes,
+      data,
+      conns,
+      line: (i) => (bufs[i] as Buffer).subarray(starts[i], (ends[i] as number) - 1),
+    };
   }
 
   /** The consumer durably handled `n` more events: advance it, free what every consumer is done
@@ -187,20 +250,31 @@ export class AuditQueue {
     return c;
   }
 
-  #hasRoom(chars: number): boolean {
+  #hasRoom(bytes: number): boolean {
     const held = this.#head - this.#tail;
     if (held >= this.#capacity) return false;
     // a line larger than the byte bound is still admitted into an empty queue, or it would wait forever
-    return held === 0 || this.#chars + chars <= this.#maxBytes;
+    return held === 0 || this.#bytes + bytes <= this.#maxBytes;
   }
 
-  #push(line: string, conn: number): void {
-    const idx = this.#head % this.#capacity;
-    this.#lines[idx] = line;
-    this.#conns[idx] = conn;
-    this.#chars += line.length;
-    this.#head++;
-    for (const c of this.#consumers) if (c.wake !== null) this.#wakeOne(c);
+  /** Admits the events of `chunk` from `from` on while there is room; returns the index of the first one left. */
+  #admit(chunk: LineChunk, from: number): number {
+    const n = chunk.ends.length;
+    let i = from;
+    for (; i < n; i++) {
+      const start = i === 0 ? 0 : (chunk.ends[i - 1] as number);
+      const end = chunk.ends[i] as number;
+      if (!this.#hasRoom(end - start)) break;
+      const idx = this.#head % this.#capacity;
+      this.#bufs[idx] = chunk.buf;
+      this.#starts[idx] = start;
+      this.#ends[idx] = end;
+      this.#conns[idx] = chunk.conns[i] as number;
+      this.#bytes += end - start;
+      this.#head++;
+    }
+    if (i > from) for (const c of this.#consumers) if (c.wake !== null) this.#wakeOne(c);
+    return i;
   }
 
   #wakeOne(c: Consumer): void {
@@ -209,9 +283,9 @@ export class AuditQueue {
     if (w !== null) w();
   }
 
-  #drop(): false {
-    this.#dropped++;
-    this.#onDrop?.();
+  #drop(n: number): false {
+    this.#dropped += n;
+    this.#onDrop?.(n);
     return false;
   }
 
@@ -220,15 +294,15 @@ export class AuditQueue {
     for (const c of this.#consumers) if (c.cursor < min) min = c.cursor;
     while (this.#tail < min) {
       const idx = this.#tail % this.#capacity;
-      this.#chars -= (this.#lines[idx] as string).length;
-      this.#lines[idx] = ''; // let the string be collected
+      this.#bytes -= (this.#ends[idx] as number) - (this.#starts[idx] as number);
+      this.#bufs[idx] = null; // let the chunk be collected once all of its events are gone
       this.#tail++;
     }
     while (this.#waiterStart < this.#waiters.length) {
       const w = this.#waiters[this.#waiterStart] as Waiter;
-      if (!this.#hasRoom(w.line.length)) break;
+      w.next = this.#admit(w.chunk, w.next);
+      if (w.next < w.chunk.ends.length) break;
       this.#waiterStart++;
-      this.#push(w.line, w.conn);
       w.resolve();
     }
     if (this.#waiterStart > 1024 && this.#waiterStart * 2 > this.#waiters.length) {

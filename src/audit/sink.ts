@@ -4,29 +4,25 @@
 //
 // Adding a sink (e.g. Kafka): write `kafka-sink.ts` exporting a class implementing AuditSink —
 //   open():  connect the producer (idempotent producer on, acks=all), create the topic if missing;
-//   write(batch, info): send the batch in order to one partition (key = gateway id) and resolve when
-//            the broker acknowledged every record; use `${gatewayId}-${info.firstSeq + i}` as a header
+//   write(batch): send batch.line(i) in order to one partition (key = gateway id) and resolve when
+//            the broker acknowledged every record; use `${gatewayId}-${batch.firstSeq + i}` as a header
 //            if consumers de-duplicate; reject on any error (the driver retries the whole batch);
 //   flush(): nothing to do when write() already awaits acks;  close(): disconnect the producer;
 // then add a `{type:'kafka', …}` variant to SinkConfig (auditor.ts) and one case in buildSink().
 
-export interface BatchInfo {
-  /** queue sequence number of batch[0]; batch[i] has firstSeq + i. Stable across retries of the
-   * same batch, so it can serve as an idempotency key (NATS msgID). */
-  readonly firstSeq: number;
-  /** connection id of each line (`conn` of the event) */
-  readonly conns: readonly number[];
-}
+import type { Batch } from './queue.ts';
 
 export interface AuditSink {
   /** unique per auditor, used as the `sink` metric label: `file:<path>`, `nats:<url>` … */
   readonly name: string;
   /** Connect / open files. May reject; the driver retries with back-off. */
   open(): Promise<void>;
-  /** Write serialized event lines (no '\n'), in order. Resolves when durable in the sink's own
-   * meaning (file: written to the file; nats: acknowledged by JetStream; syslog/stdout: handed to
-   * the kernel/stream). Rejects on failure; the driver then retries the same batch. */
-  write(batch: readonly string[], info?: BatchInfo): Promise<void>;
+  /** Write the batch's events, in order: `batch.data` as JSON Lines, or `batch.line(i)` one by one.
+   * Event i has the queue sequence number `batch.firstSeq + i`, stable across retries of the same batch
+   * (an idempotency key, like the NATS msgID). Resolves when durable in the sink's own meaning (file:
+   * written to the file; nats: acknowledged by JetStream; syslog/stdout: handed to the kernel/stream).
+   * Rejects on failure; the driver then retries the same batch. Buffers are views: copy what you keep. */
+  write(batch: Batch): Promise<void>;
   /** Make everything written so far as durable as the sink can (fsync, flush). */
   flush(): Promise<void>;
   close(): Promise<void>;

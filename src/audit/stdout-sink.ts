@@ -4,6 +4,7 @@
 
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import type { Batch } from './queue.ts';
 import type { AuditSink } from './sink.ts';
 
 export class StdoutSink implements AuditSink {
@@ -17,9 +18,12 @@ export class StdoutSink implements AuditSink {
 
   async open(): Promise<void> {}
 
-  async write(batch: readonly string[]): Promise<void> {
+  async write(batch: Batch): Promise<void> {
     if (this.#out.destroyed) throw new Error(`${this.name} is closed`);
-    if (!this.#out.write(`${batch.join('\n')}\n`)) await this.#drain();
+    // the views may stay queued in the stream: the queue never reuses a chunk's memory
+    let ok = true;
+    for (const piece of batch.data) ok = this.#out.write(piece);
+    if (!ok) await this.#drain();
   }
 
   async flush(): Promise<void> {

@@ -8,6 +8,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { Batch } from './queue.ts';
 import type { AuditSink } from './sink.ts';
 
 export const SYSLOG_FACILITIES = {
@@ -100,7 +101,7 @@ export class SyslogSink implements AuditSink {
     }
   }
 
-  async write(batch: readonly string[]): Promise<void> {
+  async write(batch: Batch): Promise<void> {
     if (this.#protocol === 'udp') return this.#writeUdp(batch);
     return this.#writeTcp(batch);
   }
@@ -122,12 +123,12 @@ export class SyslogSink implements AuditSink {
     }
   }
 
-  async #writeUdp(batch: readonly string[]): Promise<void> {
+  async #writeUdp(batch: Batch): Promise<void> {
     if (this.#udp === null) await this.open();
     const sock = this.#udp as UdpSocket;
     const sends: Promise<void>[] = [];
-    for (const line of batch) {
-      const msg = Buffer.from(this.format(line), 'utf8');
+    for (let i = 0; i < batch.count; i++) {
+      const msg = Buffer.from(this.format(batch.line(i).toString('utf8')), 'utf8');
       if (msg.length > MAX_UDP_PAYLOAD) {
         this.#log.error({ bytes: msg.length, sink: this.name }, 'audit event too large for one syslog UDP datagram; skipped (lower max_sql_length)');
         continue;
@@ -141,11 +142,11 @@ export class SyslogSink implements AuditSink {
     await Promise.all(sends);
   }
 
-  async #writeTcp(batch: readonly string[]): Promise<void> {
+  async #writeTcp(batch: Batch): Promise<void> {
     const sock = this.#tcp !== null && !this.#tcp.destroyed ? this.#tcp : await this.#connectTcp();
     let out = '';
-    for (const line of batch) {
-      const msg = this.format(line);
+    for (let i = 0; i < batch.count; i++) {
+      const msg = this.format(batch.line(i).toString('utf8'));
       out += `${Buffer.byteLength(msg, 'utf8')} ${msg}`;
     }
     await new Promise<void>((resolve, reject) => {

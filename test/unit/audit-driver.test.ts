@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { AuditQueue } from '../../src/audit/queue.ts';
+import { AuditQueue, lineChunk } from '../../src/audit/queue.ts';
 import { SinkDriver } from '../../src/audit/driver.ts';
 import type { AuditSink } from '../../src/audit/sink.ts';
 
@@ -12,7 +12,7 @@ function recordingSink(): AuditSink & { writes: number[] } {
     name: 'recording',
     writes,
     open: () => Promise.resolve(),
-    write: (lines: readonly string[]) => new Promise<void>((r) => setImmediate(() => (writes.push(lines.length), r()))),
+    write: (batch) => new Promise<void>((r) => setImmediate(() => (writes.push(batch.count), r()))),
     flush: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
@@ -24,7 +24,7 @@ test('driver: a steady trickle of events is written in batches, not one write pe
   const driver = new SinkDriver(sink, q, pino({ level: 'silent' }), { onWritten: () => undefined, onError: () => undefined }, { lingerMs: 5 });
   // 400 events, one per event-loop turn: far more turns than linger periods
   for (let i = 0; i < 400; i++) {
-    assert.equal(q.enqueueLine(`{"n":${i}}`, 1), true);
+    assert.equal(q.enqueueChunk(lineChunk(`{"n":${i}}`, 1)), true);
     await new Promise((r) => setImmediate(r));
   }
   q.close();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { FileSink } from '../../src/audit/file-sink.ts';
+import { batchOf } from '../harness/audit-batch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-audit-file-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,12 +29,12 @@ test('writes JSON lines, one batch at a time, appending to an existing file', as
   const path = join(dir, 'plain', 'a.jsonl');
   const s1 = new FileSink({ path, logger: capture().logger });
   await s1.open();
-  await s1.write([line(0), line(1)], { firstSeq: 0, conns: [0, 0] });
-  await s1.write([line(2)], { firstSeq: 2, conns: [0] });
+  await s1.write(batchOf([line(0), line(1)], 0));
+  await s1.write(batchOf([line(2)], 2));
   await s1.close();
   const s2 = new FileSink({ path, logger: capture().logger, fsync: 0 });
   await s2.open();
-  await s2.write([line(3)]);
+  await s2.write(batchOf([line(3)]));
   await s2.close();
   assert.deepEqual(readLines(path).map((x) => x.i), [0, 1, 2, 3]);
 });
@@ -42,9 +43,9 @@ test('a retried batch skips the lines that already reached the file', async () =
   const path = join(dir, 'retry.jsonl');
   const s = new FileSink({ path, logger: capture().logger });
   await s.open();
-  await s.write([line(0), line(1), line(2)], { firstSeq: 10, conns: [0, 0, 0] });
+  await s.write(batchOf([line(0), line(1), line(2)], 10));
   // the driver retries from seq 11 with a batch that overlaps what was written
-  await s.write([line(1), line(2), line(3)], { firstSeq: 11, conns: [0, 0, 0] });
+  await s.write(batchOf([line(1), line(2), line(3)], 11));
   await s.close();
   assert.deepEqual(readLines(path).map((x) => x.i), [0, 1, 2, 3]);
 });
@@ -61,7 +62,7 @@ test('size rotation keeps `keep` old files named .1 (newest) … .keep (oldest),
   for (let b = 0; b < 13; b++) {
     // batches of 7 lines: they straddle file boundaries
     const batch = Array.from({ length: 7 }, (_, k) => fixed(seq + k));
-    await s.write(batch, { firstSeq: seq, conns: batch.map(() => 0) });
+    await s.write(batchOf(batch, seq));
     seq += 7;
   }
   await s.close();
@@ -79,7 +80,7 @@ test('keep: 0 keeps no old file', async () => {
   const one = Buffer.byteLength(line(0)) + 1;
   const s = new FileSink({ path, logger: capture().logger, rotate: { size: one * 2, keep: 0 } });
   await s.open();
-  for (let i = 0; i < 5; i++) await s.write([line(i)]);
+  for (let i = 0; i < 5; i++) await s.write(batchOf([line(i)], i));
   await s.close();
   assert.deepEqual(readdirSync(join(dir, 'keep0')), ['k.jsonl']);
   assert.deepEqual(readLines(path).map((x) => x.i), [4]);
@@ -90,13 +91,13 @@ test('daily rotation on UTC date change, driven by an injected clock', async () 
   let now = Date.UTC(2026, 10, 21, 23, 59, 58);
   const s = new FileSink({ path, logger: capture().logger, rotate: { daily: true, keep: 5 }, now: () => now });
   await s.open();
-  await s.write([line(0)]);
+  await s.write(batchOf([line(0)]));
   now += 1000; // 23:59:59, same day
-  await s.write([line(1)]);
+  await s.write(batchOf([line(1)], 1));
   now += 2000; // 00:00:01 next day
-  await s.write([line(2)]);
+  await s.write(batchOf([line(2)], 2));
   now += 86_400_000; // a day later
-  await s.write([line(3)]);
+  await s.write(batchOf([line(3)], 3));
   await s.close();
   assert.deepEqual(readLines(`${path}.2`).map((x) => x.i), [0, 1]);
   assert.deepEqual(readLines(`${path}.1`).map((x) => x.i), [2]);
@@ -107,13 +108,13 @@ test('daily: a file left from an earlier day is rotated before the first write o
   const path = join(dir, 'daily2', 'd.jsonl');
   const s0 = new FileSink({ path, logger: capture().logger });
   await s0.open();
-  await s0.write([line(0)]);
+  await s0.write(batchOf([line(0)]));
   await s0.close();
   const yesterday = new Date(Date.UTC(2026, 10, 20, 12));
   utimesSync(path, yesterday, yesterday);
   const s = new FileSink({ path, logger: capture().logger, rotate: { daily: true }, now: () => Date.UTC(2026, 10, 21, 1) });
   await s.open();
-  await s.write([line(1)]);
+  await s.write(batchOf([line(1)], 1));
   await s.close();
   assert.deepEqual(readLines(`${path}.1`).map((x) => x.i), [0]);
   assert.deepEqual(readLines(path).map((x) => x.i), [1]);
@@ -127,7 +128,7 @@ test('open repairs a torn tail: the partial last line is cut and the cut is logg
   const { logger, logs } = capture();
   const s = new FileSink({ path, logger });
   await s.open();
-  await s.write([line(3)]);
+  await s.write(batchOf([line(3)], 3));
   await s.close();
   assert.deepEqual(readLines(path).map((x) => x.i), [0, 1, 3]);
   const cut = logs.find((l) => l.msg === 'audit file ended with a partial line; cut it');

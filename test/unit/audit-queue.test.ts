@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuditQueue } from '../../src/audit/queue.ts';
+import { AuditQueue, lineChunk, type Batch } from '../../src/audit/queue.ts';
 import { backoffDelay } from '../../src/audit/sink.ts';
 import { serializeEvent, type DisconnectEvent } from '../../src/audit/events.ts';
 
@@ -8,6 +8,8 @@ const ev = (conn: number, n: number): DisconnectEvent => ({
   ts: '2026-01-01T00:00:00.000000Z', event: 'disconnect', conn, duration_ms: n, statements: n, bytes_in: 0, bytes_out: 0, reason: `r${n}`,
 });
 const nOf = (line: string): number => (JSON.parse(line) as DisconnectEvent).statements;
+/** the batch's lines as strings */
+const lines = (b: Batch | null): string[] => (b === null ? [] : Array.from({ length: b.count }, (_, i) => b.line(i).toString('utf8')));
 
 test('drop: a full queue refuses, counts, and keeps what it holds', () => {
   let drops = 0;
@@ -22,10 +24,10 @@ test('drop: a full queue refuses, counts, and keeps what it holds', () => {
   assert.equal(q.dropped, 2);
   assert.equal(q.depth, 3);
   const b = q.peek(c, 10);
-  assert.deepEqual(b?.lines.map(nOf), [0, 1, 2]);
+  assert.deepEqual(lines(b).map(nOf), [0, 1, 2]);
   q.ack(c, 1);
   assert.equal(q.enqueue(ev(1, 5)), true, 'room again after the sink caught up by one');
-  assert.deepEqual(q.peek(c, 10)?.lines.map(nOf), [1, 2, 5]);
+  assert.deepEqual(lines(q.peek(c, 10)).map(nOf), [1, 2, 5]);
 });
 
 test('block: a full queue returns a Promise that resolves once accepted, in enqueue order', async () => {
@@ -55,14 +57,14 @@ test('block: a full queue returns a Promise that resolves once accepted, in enqu
   assert.deepEqual(settled, [2, 3]);
   q.ack(c, 2);
   await p4;
-  assert.deepEqual(q.peek(c, 10)?.lines.map(nOf), [4]);
+  assert.deepEqual(lines(q.peek(c, 10)).map(nOf), [4]);
   assert.equal(q.dropped, 0);
 });
 
 test('block: a later enqueue never overtakes a parked one, even when room appeared for it only', async () => {
   const big = { ...ev(1, 0), reason: 'x'.repeat(150) };
-  const bigLen = serializeEvent(big).length;
-  const smallLen = serializeEvent(ev(1, 9)).length;
+  const bigLen = serializeEvent(big).length + 1; // bytes with the '\n'
+  const smallLen = serializeEvent(ev(1, 9)).length + 1;
   // room for two big ones plus one small one, not for three big ones
   const q = new AuditQueue({ capacity: 3, maxBytes: 2 * bigLen + smallLen, whenFull: 'block' });
   const c = q.addConsumer('s');
@@ -74,10 +76,10 @@ test('block: a later enqueue never overtakes a parked one, even when room appear
   assert.ok(pSmall instanceof Promise);
   q.ack(c, 2);
   await Promise.all([pBig, pSmall]);
-  const lines = q.peek(c, 10)?.lines ?? [];
-  assert.equal(lines.length, 2);
-  assert.equal((JSON.parse(lines[0] as string) as DisconnectEvent).reason.length, 150);
-  assert.equal(nOf(lines[1] as string), 9);
+  const got = lines(q.peek(c, 10));
+  assert.equal(got.length, 2);
+  assert.equal((JSON.parse(got[0] as string) as DisconnectEvent).reason.length, 150);
+  assert.equal(nOf(got[1] as string), 9);
 });
 
 test('fan-out: each consumer reads every event in order at its own pace; the slow one bounds the ring', () => {
@@ -86,7 +88,7 @@ test('fan-out: each consumer reads every event in order at its own pace; the slo
   const slow = q.addConsumer('slow');
   for (let i = 0; i < 4; i++) assert.equal(q.enqueue(ev(i % 2, i)), true);
   const fb = q.peek(fast, 100);
-  assert.deepEqual(fb?.lines.map(nOf), [0, 1, 2, 3]);
+  assert.deepEqual(lines(fb).map(nOf), [0, 1, 2, 3]);
   assert.deepEqual(fb?.conns, [0, 1, 0, 1]);
   assert.equal(fb?.firstSeq, 0);
   q.ack(fast, 4);
@@ -98,20 +100,20 @@ test('fan-out: each consumer reads every event in order at its own pace; the slo
   assert.equal(q.enqueue(ev(0, 6)), true);
   assert.equal(q.enqueue(ev(0, 7)), false);
   const f2 = q.peek(fast, 100);
-  assert.deepEqual(f2?.lines.map(nOf), [5, 6]);
+  assert.deepEqual(lines(f2).map(nOf), [5, 6]);
   assert.equal(f2?.firstSeq, 4);
-  assert.deepEqual(q.peek(slow, 100)?.lines.map(nOf), [2, 3, 5, 6], 'ring wrap-around keeps order');
+  assert.deepEqual(lines(q.peek(slow, 100)).map(nOf), [2, 3, 5, 6], 'ring wrap-around keeps order');
   assert.equal(q.dropped, 2);
 });
 
-test('peek respects maxEvents and maxChars but always returns at least one event', () => {
+test('peek respects maxEvents and maxBytes but always returns at least one event', () => {
   const q = new AuditQueue({ capacity: 10, whenFull: 'drop' });
   const c = q.addConsumer('s');
   for (let i = 0; i < 5; i++) q.enqueue(ev(1, i));
-  assert.equal(q.peek(c, 2)?.lines.length, 2);
-  assert.equal(q.peek(c, 10, 1)?.lines.length, 1);
-  const one = (q.peek(c, 1)?.chars ?? 0);
-  assert.equal(q.peek(c, 10, one * 3)?.lines.length, 3);
+  assert.equal(q.peek(c, 2)?.count, 2);
+  assert.equal(q.peek(c, 10, 1)?.count, 1);
+  const one = (q.peek(c, 1)?.bytes ?? 0);
+  assert.equal(q.peek(c, 10, one * 3)?.count, 3);
   assert.throws(() => q.ack(c, 6), RangeError);
 });
 
@@ -143,7 +145,7 @@ test('detach() frees a consumer so parked producers proceed', async () => {
   assert.ok(p instanceof Promise);
   q.detach(dead);
   await p;
-  assert.deepEqual(q.peek(ok, 5)?.lines.map(nOf), [1]);
+  assert.deepEqual(lines(q.peek(ok, 5)).map(nOf), [1]);
 });
 
 test('backoffDelay: jittered, doubling from 100 ms, capped at 10 s', () => {
@@ -156,4 +158,66 @@ test('backoffDelay: jittered, doubling from 100 ms, capped at 10 s', () => {
     const d = backoffDelay(a);
     assert.ok(d >= 50 && d <= 10_000);
   }
+});
+
+/** A chunk of `n` events as a producer's batch writes it: one Buffer, '\n' after each line. */
+function chunkOf(from: number, n: number, conn = 7): ReturnType<typeof lineChunk> {
+  const ls = Array.from({ length: n }, (_, i) => serializeEvent(ev(conn, from + i)));
+  const buf = Buffer.from(ls.map((l) => `${l}\n`).join(''), 'utf8');
+  const ends: number[] = [];
+  let at = 0;
+  for (const l of ls) ends.push((at += Buffer.byteLength(l) + 1));
+  return { buf, ends, conns: ls.map(() => conn) };
+}
+
+test('chunks: a batch of lines in one buffer is read back as one view, line by line, in order', () => {
+  const q = new AuditQueue({ capacity: 100, whenFull: 'drop' });
+  const c = q.addConsumer('s');
+  const a = chunkOf(0, 3);
+  assert.equal(q.enqueueChunk(a), true);
+  assert.equal(q.enqueue(ev(2, 3)), true);
+  assert.equal(q.enqueueChunk(chunkOf(4, 2)), true);
+  const b = q.peek(c, 100);
+  assert.ok(b);
+  assert.deepEqual(lines(b).map(nOf), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(b.conns, [7, 7, 7, 2, 7, 7]);
+  assert.equal(b.data.length, 3, 'one view per chunk: no copy, no view per line');
+  assert.equal(b.data[0]?.buffer, a.buf.buffer);
+  assert.equal(Buffer.concat(b.data).toString(), `${lines(b).join('\n')}\n`);
+  assert.equal(b.bytes, Buffer.concat(b.data).length);
+  // a batch cut inside a chunk (maxEvents) ends on a line boundary
+  const cut = q.peek(c, 2);
+  assert.equal(cut?.data.length, 1);
+  assert.equal(cut?.data[0]?.toString(), `${lines(cut).join('\n')}\n`);
+});
+
+test('chunks: drop mode admits what fits and counts each refused event', () => {
+  const drops: number[] = [];
+  const q = new AuditQueue({ capacity: 4, whenFull: 'drop', onDrop: (n) => drops.push(n) });
+  const c = q.addConsumer('stalled');
+  assert.equal(q.enqueue(ev(1, 0)), true);
+  assert.equal(q.enqueueChunk(chunkOf(1, 5)), false);
+  assert.deepEqual(drops, [2]);
+  assert.equal(q.dropped, 2);
+  assert.deepEqual(lines(q.peek(c, 10)).map(nOf), [0, 1, 2, 3]);
+});
+
+test('chunks: block mode admits a parked chunk event by event as room appears, and resolves when all are in', async () => {
+  const q = new AuditQueue({ capacity: 3, whenFull: 'block' });
+  const c = q.addConsumer('slow');
+  const p = q.enqueueChunk(chunkOf(0, 5));
+  assert.ok(p instanceof Promise);
+  assert.equal(q.depth, 5, 'three held, two parked');
+  let done = false;
+  void p.then(() => (done = true));
+  const later = q.enqueue(ev(1, 99));
+  assert.ok(later instanceof Promise, 'a later event queues behind the parked chunk');
+  q.ack(c, 1);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(done, false, 'one of the two parked events is in');
+  q.ack(c, 3);
+  await p;
+  await later;
+  assert.deepEqual(lines(q.peek(c, 10)).map(nOf), [4, 99], "0–3 were written and acked");
+  assert.equal(q.dropped, 0);
 });
