@@ -31,7 +31,9 @@ export interface SinkDriverOptions {
    * ms to let events gather after the queue turns readable and after each write that did not take a full
    * batch, so a sink writes batches, not single events (one fs write / publish per event costs more than
    * the event; sonic-boom's minLength idea). At most one write per linger period unless batches are full.
-   * Default 5.
+   * Default 0: the producers already hand over batches (statements every 20 ms, see session/audit-hooks.ts),
+   * and each linger timer wakes the event loop once more per batch (measured: ~2 µs of relay CPU per query
+   * at 4,000 q/s). A sink fed event by event would want a few ms.
    */
   readonly lingerMs?: number;
 }
@@ -67,7 +69,7 @@ export class SinkDriver {
     this.#maxBytes = opts.maxBatchBytes ?? 1024 * 1024;
     this.#baseMs = opts.backoffBaseMs ?? 100;
     this.#maxMs = opts.backoffMaxMs ?? 10_000;
-    this.#lingerMs = opts.lingerMs ?? 5;
+    this.#lingerMs = opts.lingerMs ?? 0;
     this.done = this.#run();
   }
 
