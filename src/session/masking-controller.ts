@@ -29,14 +29,24 @@ const VERDICT_MAX_SQL = 4096;
 /** Result-set shapes whose plan a session remembers, and the largest definitions key kept. */
 const PLANS_MAX = 64;
 const PLAN_KEY_MAX = 16384;
+/** Bytes of column definitions a session starts with, and the most it keeps after a wider result set. */
+const DEFS_INITIAL = 1024;
+const DEFS_KEPT = 64 * 1024;
 
 export type Verdict = { readonly kind: 'pass' } | { readonly kind: 'reject'; readonly err: { code: number; sqlState: string; message: string } };
 
 export class MaskingController implements ResultSetObserver {
   readonly #o: MaskingControllerOptions;
-  /** Column definitions of the current result set, raw, and their bytes as one latin1 key for #plans. */
-  #defs: Buffer[] = [];
-  #defsKey = '';
+  /**
+   * Column definitions of the current result set, copied into one buffer (`#defsLen` bytes), and the length
+   * of each. Never views: the chunks they came in are read buffers the relay reuses, and a definition split
+   * across two reads is handed over from the walker's scratch, which the next split packet overwrites.
+   */
+  #defs = Buffer.allocUnsafe(DEFS_INITIAL);
+  #defsLen = 0;
+  readonly #defLengths: number[] = [];
+  /** The last planned result set's definitions and plan: a statement run again sends the same bytes. */
+  #last: { readonly defs: Buffer; readonly exempt: ReadonlySet<string>; readonly plan: ResultPlan | null } | null = null;
   #truncated = false;
   /** Output positions to NULL, per command (guard outcome `mask_outputs`). */
   readonly #forced = new Map<number, number[]>();
@@ -92,8 +102,9 @@ export class MaskingController implements ResultSetObserver {
   }
 
   onResultSetStart(_cmd: CommandStart, _columns: number): void {
-    this.#defs = [];
-    this.#defsKey = '';
+    if (this.#defs.length > DEFS_KEPT) this.#defs = Buffer.allocUnsafe(DEFS_INITIAL); // after a very wide result set
+    this.#defsLen = 0;
+    this.#defLengths.length = 0;
     this.#truncated = false;
     this.rowPlan = null;
   }
@@ -103,13 +114,19 @@ export class MaskingController implements ResultSetObserver {
       this.#truncated = true;
       return;
     }
-    // the walker's chunk is not reused, so a view is enough until the rows start
-    this.#defs.push(buf.subarray(off, off + head));
-    if (this.#defsKey.length <= PLAN_KEY_MAX) this.#defsKey += buf.toString('latin1', off, off + head);
+    if (this.#defsLen + head > this.#defs.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#defs.length * 2, this.#defsLen + head));
+      this.#defs.copy(grown, 0, 0, this.#defsLen);
+      this.#defs = grown;
+    }
+    buf.copy(this.#defs, this.#defsLen, off, off + head);
+    this.#defsLen += head;
+    this.#defLengths.push(head);
   }
 
   #columns(): ColumnDefinition41[] {
-    return this.#defs.map((d) => parseColumnDefinition41(d, { extendedMetadata: this.#o.extendedMetadata }));
+    let at = 0;
+    return this.#defLengths.map((n) => parseColumnDefinition41(this.#defs.subarray(at, (at += n)), { extendedMetadata: this.#o.extendedMetadata }));
   }
 
   onRowsStart(cmd: CommandStart, _binary: boolean): boolean {
@@ -160,20 +177,26 @@ export class MaskingController implements ResultSetObserver {
 
   /**
    * The plan of a result set depends only on its column definitions and the session's exemptions: the same
-   * statement returns the same definitions every time, so it is remembered per definitions' bytes.
+   * statement returns the same definitions every time. The last result set's bytes are compared first (a
+   * memcmp; the usual case is one statement run again and again), then a map keyed by the bytes.
+   * Definitions are self-delimiting, so equal bytes are equal definitions.
    */
   #plan(): ResultPlan | null {
     const exempt = this.#exempt();
+    const defs = this.#defs.subarray(0, this.#defsLen);
+    const last = this.#last;
+    if (last !== null && last.exempt === exempt && last.defs.equals(defs)) return last.plan;
     if (exempt !== this.#plansExempt || this.#plans.size >= PLANS_MAX) {
       this.#plans.clear();
       this.#plansExempt = exempt;
     }
-    const key = this.#defsKey.length <= PLAN_KEY_MAX ? this.#defsKey : null;
+    const key = defs.length <= PLAN_KEY_MAX ? defs.toString('latin1') : null;
     let plan = key === null ? undefined : this.#plans.get(key);
     if (plan === undefined) {
       plan = this.#o.rules.planColumns(this.#columns(), { exemptRules: exempt });
       if (key !== null) this.#plans.set(key, plan);
     }
+    this.#last = defs.length <= PLAN_KEY_MAX ? { defs: Buffer.from(defs), exempt, plan } : null;
     return plan;
   }
 

@@ -9,7 +9,7 @@
 // flush at once) leaves that buffer to it and the next read gets a fresh one; the relay's zero-copy path
 // calls release() once its write went out in full. Copying by default matters: a kept view pins the
 // whole 64 KiB and counts as 64 KiB of external memory for V8, which then collects far too often
-// (measured: masking sessions, which keep column-definition views, at twice the CPU per query).
+// (measured: masking sessions, when they kept column-definition views, at twice the CPU per query).
 import type { Socket } from 'node:net';
 
 const SIZE = 64 * 1024;

@@ -562,8 +562,7 @@ export class Session {
     if (masking !== null && this.#maskingGuardsStatements) this.#clientFramer = new Framer({ maxPacket: env.config.limits.max_packet });
     this.#setState({ kind: 'ready' });
 
-    // the zero-copy path releases each chunk once written; masking keeps views of column definitions
-    if (this.#backendReads !== null) this.#backendReads.lend = masking === null;
+    this.#lendBackendReads();
     client.on('data', this.#onClientData);
     backend.on('data', this.#onBackendData);
     client.on('drain', () => backend.resume());
@@ -631,6 +630,7 @@ export class Session {
     // a result set whose rows masking rewrites starts right after `stop`: decode from there
     if (stop > 0) this.#client.write(chunk.subarray(0, stop));
     this.#backendFramer = new Framer({ maxPacket: 2 ** 31 });
+    this.#lendBackendReads();
     this.#bytesOut -= chunk.length - stop; // counted again as frames
     if (stop < chunk.length) this.#onBackendFrames(chunk.subarray(stop));
   };
@@ -666,7 +666,19 @@ export class Session {
     client.uncork();
     if (!ok) this.#backend!.pause();
     // back to the zero-copy path once nothing masked is streaming and no packet is half read
-    if (framer.pending() === 0 && masking.rowPlan === null && this.#fetchRewrites === 0) this.#backendFramer = null;
+    if (framer.pending() === 0 && masking.rowPlan === null && this.#fetchRewrites === 0) {
+      this.#backendFramer = null;
+      this.#lendBackendReads();
+    }
+  }
+
+  /**
+   * Backend reads are lent (views of the connection's own buffer, reused once released) on the zero-copy
+   * path, which releases each chunk once the client write went out; in packet mode (masked rows) the framer
+   * may keep pieces across reads, so reads are copied out instead.
+   */
+  #lendBackendReads(): void {
+    if (this.#backendReads !== null) this.#backendReads.lend = this.#backendFramer === null;
   }
 
   /** Packet mode on the client leg (masking guard): every statement is checked before it goes upstream. */

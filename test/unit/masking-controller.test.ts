@@ -1,0 +1,61 @@
+// MaskingController keeps no view of the buffers column definitions arrive in: the relay reuses its read
+// buffers, and a definition split across two reads is handed over from the walker's scratch buffer,
+// which the next split definition overwrites. The plan must come from the bytes as they were.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MaskingController } from '../../src/session/masking-controller.ts';
+import { compilePolicy } from '../../src/masking/policy.ts';
+import { GrantStore } from '../../src/masking/grants.ts';
+import { AnalysisCache } from '../../src/sql/cache.ts';
+import { encodeColumnDefinition41 } from '../../src/protocol/index.ts';
+import type { CommandStart } from '../../src/session/result-tracker.ts';
+import { cfg, col } from './masking-helpers.ts';
+
+const policy = compilePolicy(cfg([{ name: 'phone', columns: ['phone'], mask: { type: 'full', char: '*' } }]));
+
+function controller(): MaskingController {
+  return new MaskingController({
+    rules: policy.forRoute(undefined),
+    onBypass: 'reject',
+    grants: new GrantStore({ file: null, ruleNames: policy.ruleNames }),
+    cache: new AnalysisCache(),
+    extendedMetadata: false,
+    user: () => 'app',
+    schema: () => 'shop',
+    warn: () => undefined,
+  });
+}
+
+const cmd: CommandStart = { seqNo: 1, code: 0x03, name: 'COM_QUERY', sql: 'SELECT phone, name FROM users', sqlTruncated: false, statementId: null, startedAt: 0 };
+
+test('column definitions handed over in one reused buffer still give the right plan', () => {
+  const defs = [col('shop', 'users', 'phone'), col('shop', 'users', 'name')].map((c) => encodeColumnDefinition41(c));
+  const scratch = Buffer.alloc(256);
+  const m = controller();
+  m.onResultSetStart(cmd, defs.length);
+  for (const d of defs) {
+    scratch.fill(0);
+    d.copy(scratch, 10);
+    m.onColumnDefinition(cmd, scratch, 10, d.length, d.length);
+  }
+  scratch.fill(0x41); // the walker's next split packet, or the next read into the relay's buffer
+  assert.equal(m.onRowsStart(cmd, false), true, 'phone is masked: the rows must be rewritten');
+  assert.deepEqual(m.masked, ['phone']);
+});
+
+test('the plan is remembered per definitions and found again for the same result set', () => {
+  const defs = [col('shop', 'users', 'name'), col('shop', 'users', 'phone')].map((c) => encodeColumnDefinition41(c));
+  const m = controller();
+  for (let round = 0; round < 2; round++) {
+    m.onCommand({ ...cmd, seqNo: round });
+    m.onResultSetStart(cmd, defs.length);
+    for (const d of defs) m.onColumnDefinition(cmd, Buffer.from(d), 0, d.length, d.length);
+    assert.equal(m.onRowsStart(cmd, false), true);
+    assert.deepEqual(m.masked, ['phone']);
+  }
+  const clean = encodeColumnDefinition41(col('shop', 'users', 'name'));
+  m.onCommand({ ...cmd, seqNo: 3 });
+  m.onResultSetStart(cmd, 1);
+  m.onColumnDefinition(cmd, clean, 0, clean.length, clean.length);
+  assert.equal(m.onRowsStart(cmd, false), false, 'no rule touches name: rows pass untouched');
+});
