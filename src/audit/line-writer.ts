@@ -64,10 +64,6 @@ export class JsonLinesWriter {
     this.#buf = Buffer.allocUnsafeSlow(initialBytes);
   }
 
-  get count(): number {
-    return this.#ends.length;
-  }
-
   /** One event serialized elsewhere (serializeEvent), without its '\n'. */
   line(line: string, conn: number): void {
     this.#room(line.length * 3 + 1);

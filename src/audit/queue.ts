@@ -1,8 +1,9 @@
 // Bounded fan-out queue between sessions (producers) and sink drivers (consumers). Events arrive
-// serialized (JSON Lines in chunks, see LineChunk) and are kept in one ring shared by every sink; each sink has its own cursor,
-// so a stalled sink holds events (for itself only) until the ring is full by count or by bytes, and
-// only then does `when_full` apply: `block` parks producers in FIFO order (so enqueue order, hence
-// per-connection order, is kept), `drop` refuses the event and counts it. Nothing here does I/O.
+// serialized (JSON Lines in chunks, see LineChunk) and are kept in one ring shared by every sink; each
+// sink has its own cursor, so a stalled sink holds events (for itself only) until the ring is full by
+// count or by bytes, and only then does `when_full` apply: `block` parks producers in FIFO order (so
+// enqueue order, hence per-connection order, is kept), `drop` refuses events and counts them. Nothing
+// here does I/O.
 
 import { serializeEvent, type AuditEvent } from './events.ts';
 

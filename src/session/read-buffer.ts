@@ -42,10 +42,12 @@ export class ReadBuffer {
       buffer: this.next,
       callback: (n, buf) => {
         const view = buf.subarray(0, n);
-        // only our own buffer is ever lent (a read into SHARED just before lend mode began is copied)
-        this.#lent = this.lend && buf === this.#own;
+        // only our own buffer is ever lent (a read into SHARED just before lend mode began is copied);
+        // once lent it stays lent until release(), even across copied reads while lending is off
+        const lent = this.lend && buf === this.#own;
+        if (lent) this.#lent = true;
         if (this.lend) this.#own ??= Buffer.allocUnsafe(SIZE);
-        socket().emit('data', this.#lent ? view : copy(view));
+        socket().emit('data', lent ? view : copy(view));
         return true; // pausing is socket.pause()'s job, as with 'data'
       },
     };

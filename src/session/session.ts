@@ -668,6 +668,9 @@ export class Session {
     // back to the zero-copy path once nothing masked is streaming and no packet is half read
     if (framer.pending() === 0 && masking.rowPlan === null && this.#fetchRewrites === 0) {
       this.#backendFramer = null;
+      // the framer holds nothing now and rows went out re-encoded: once the bytes before the masked
+      // result set (a view of the lent chunk) are written too, its buffer can serve the next read
+      if (client.writableLength === 0) this.#backendReads?.release();
       this.#lendBackendReads();
     }
   }

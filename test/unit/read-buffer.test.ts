@@ -45,6 +45,23 @@ test('ReadBuffer in lend mode hands out views of its own buffer, reused only aft
   assert.equal(readOnce(new ReadBuffer(), Buffer.from('x')).into, shared, 'other connections still share');
 });
 
+test('ReadBuffer: a chunk lent before lending paused stays lent across copied reads until release()', () => {
+  const rb = new ReadBuffer();
+  rb.lend = true;
+  readOnce(rb, Buffer.from('warm-up')); // the read already due lands in the shared buffer
+  const held = readOnce(rb, Buffer.from('held by the consumer'));
+  assert.equal(held.chunk.buffer, held.into.buffer, 'lent');
+  rb.lend = false; // e.g. masked rows: the consumer frames packets across reads
+  const copied = readOnce(rb, Buffer.from('copied'));
+  assert.notEqual(copied.chunk.buffer, held.into.buffer);
+  rb.lend = true;
+  const next = readOnce(rb, Buffer.from('next'));
+  assert.notEqual(next.into, held.into, 'never released: a fresh buffer, the held chunk is untouched');
+  assert.equal(held.chunk.toString(), 'held by the consumer');
+  rb.release();
+  assert.equal(readOnce(rb, Buffer.from('after release')).into, next.into, 'released: reused');
+});
+
 test('a socket reading through a lending ReadBuffer emits every byte as data, kept chunks intact', async () => {
   const payload = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
