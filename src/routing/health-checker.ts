@@ -351,10 +351,14 @@ class ProbeConnection {
   readonly #framer = new Framer({ maxPacket: 16 << 20 });
   #waiter: { resolve: (f: Frame) => void; reject: (e: Error) => void } | null = null;
   #failure: Error | null = null;
-  readonly #timer: NodeJS.Timeout;
+  /** I/O events seen (connect, chunks read): what the deadline checks for silence */
+  #progress = 0;
+  #closed = false;
+  #timer: NodeJS.Timeout;
   readonly #host: string;
   readonly #port: number;
   readonly #onData = (chunk: Buffer): void => {
+    this.#progress++;
     this.#framer.push(chunk);
     this.#pump();
   };
@@ -368,8 +372,27 @@ class ProbeConnection {
     const { host, port } = splitAddress(backend.address);
     this.#host = host;
     this.#port = port;
-    this.#timer = setTimeout(() => this.#fail(new ProbeFailure(`${this.stage}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    this.#timer.unref();
+    this.#timer = this.#arm(false);
+  }
+
+  /**
+   * The probe's deadline. After a stall of this process (a blocked event loop, a starved CPU) timers run
+   * before the I/O that completed meanwhile is read, so a due timer alone does not prove silence: the poll
+   * phase gets one turn, and the probe fails unless I/O was waiting behind the timer. Seen on a
+   * loaded 2-core box: "connect: no answer within 1000 ms" to a local server, and the route down for the
+   * seconds `rise` takes. Bounded: one extension, so a probe ends within twice `timeout`.
+   */
+  #arm(extended: boolean): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      const atDeadline = this.#progress;
+      setImmediate(() => {
+        if (this.#failure !== null || this.#closed) return;
+        if (this.#progress !== atDeadline && !extended) this.#timer = this.#arm(true);
+        else this.#fail(new ProbeFailure(`${this.stage}: no answer within ${this.timeoutMs} ms`));
+      });
+    }, this.timeoutMs);
+    t.unref();
+    return t;
   }
 
   connect(): Promise<void> {
@@ -382,6 +405,7 @@ class ProbeConnection {
       this.#socket = s;
       this.#waiter = { resolve: () => undefined, reject }; // failures before 'connect' reject this
       s.once('connect', () => {
+        this.#progress++;
         this.#waiter = null;
         resolve();
       });
@@ -416,6 +440,7 @@ class ProbeConnection {
 
   /** Polite end (after COM_QUIT, or after the greeting when there is no monitor user). */
   close(): void {
+    this.#closed = true;
     clearTimeout(this.#timer);
     const s = this.#socket;
     if (s !== null) {
@@ -427,6 +452,7 @@ class ProbeConnection {
   }
 
   destroy(): void {
+    this.#closed = true;
     clearTimeout(this.#timer);
     const s = this.#socket;
     if (s !== null) {

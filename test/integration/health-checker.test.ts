@@ -145,6 +145,21 @@ test('no monitor user: the probe stops at the greeting', async () => {
   }
 });
 
+test('a stall of this process is not taken for a silent backend: I/O that completed meanwhile is read first', async () => {
+  const probe = probeBackend(backendOf('b', b), { timeoutMs: 200 });
+  // once the connect is under way, block the event loop past the deadline: the kernel completes the
+  // connection and the greeting arrives meanwhile, and the due timer runs before they are read
+  await new Promise<void>((resolve) =>
+    setImmediate(() => {
+      const until = Date.now() + 600;
+      while (Date.now() < until);
+      resolve();
+    }),
+  );
+  const r = await probe;
+  assert.equal(r.ok, true, r.ok ? '' : r.error);
+});
+
 test('a silent server times out within `timeout`; a PROXY backend gets a LOCAL header first', async () => {
   const received: Buffer[] = [];
   const silent = net.createServer((s) => {
