@@ -629,8 +629,7 @@ export class Session {
     }
     // a result set whose rows masking rewrites starts right after `stop`: decode from there
     if (stop > 0) this.#client.write(chunk.subarray(0, stop));
-    this.#backendFramer = new Framer({ maxPacket: 2 ** 31 });
-    this.#lendBackendReads();
+    this.#enterBackendPacketMode();
     this.#bytesOut -= chunk.length - stop; // counted again as frames
     if (stop < chunk.length) this.#onBackendFrames(chunk.subarray(stop));
   };
@@ -673,6 +672,12 @@ export class Session {
       if (client.writableLength === 0) this.#backendReads?.release();
       this.#lendBackendReads();
     }
+  }
+
+  /** Masked rows (or a masked cursor's fetch) follow: the backend leg is framed packet by packet. */
+  #enterBackendPacketMode(): void {
+    this.#backendFramer ??= new Framer({ maxPacket: 2 ** 31 });
+    this.#lendBackendReads();
   }
 
   /**
@@ -721,7 +726,7 @@ export class Session {
       if (v.kind === 'reject') return this.#rejectStatement(payload, v.err);
       if (payload[0] === Command.COM_STMT_FETCH && payload.length >= 5 && this.#masking!.fetchNeedsRewrite(payload.readUInt32LE(1))) {
         this.#fetchRewrites++;
-        this.#backendFramer ??= new Framer({ maxPacket: 2 ** 31 });
+        this.#enterBackendPacketMode();
       }
     }
     this.#forwardToBackend(wire ?? encodePacket(payload, seq));
