@@ -128,3 +128,15 @@ export class BadHandshake extends SluiceError {
     super(`Bad handshake (sluice: ${reason})`);
   }
 }
+
+/** A server asked for a LOCAL INFILE file although the gateway cleared the capability on both legs. */
+export class LocalInfileRefused extends SluiceError {
+  readonly code = 'LOCAL_INFILE_REFUSED';
+  readonly errno = 4166; // ER_LOAD_INFILE_CAPABILITY_DISABLED: what a server that honours the capability says
+  readonly sqlState = 'HY000';
+  readonly side = 'backend';
+  override readonly fatal = false;
+  constructor() {
+    super('The used command is not allowed because the MariaDB server or client has disabled the local infile capability (sluice: limits.allow_local_infile is false, and the server asked for a file anyway)');
+  }
+}

@@ -5,6 +5,7 @@
 // result of a multi-statement) and one CommandDone per command. Pure: no sockets, no timers; hot path.
 import { Capability, Command, ServerStatus, commandName } from '../protocol/constants.ts';
 import type { PacketSink } from '../protocol/packet-walker.ts';
+import { LocalInfileRefused } from '../errors.ts';
 
 export interface CommandStart {
   readonly seqNo: number;
@@ -71,6 +72,7 @@ type Phase =
   | { kind: 'fieldList' }
   | { kind: 'authExchange' }
   | { kind: 'localInfile' }
+  | { kind: 'localInfileRefused' }
   | { kind: 'stream' }
   | { kind: 'single' };
 
@@ -81,6 +83,8 @@ interface InFlight {
   rows: number;
   bytesOut: number;
   stmtStartedAt: number;
+  /** The client got an ERR of ours for this command: the rest of its response is not relayed. */
+  refused: boolean;
 }
 
 const NO_RESPONSE = new Set<number>([Command.COM_STMT_CLOSE, Command.COM_STMT_SEND_LONG_DATA, Command.COM_QUIT]);
@@ -90,12 +94,24 @@ export interface TrackerOptions {
   capabilities: number;
   /** Capture SQL text of commands (costs one utf8 decode per statement; only when a hook wants it). */
   captureSql: boolean;
+  /**
+   * limits.allow_local_infile: false. The capability is cleared on both legs, so a server that still asks
+   * for a file (0xFB) is misbehaving: the walker stops after the request, which the relay never forwards.
+   */
+  refuseLocalInfile: boolean;
 }
+
+/** The refused statement's error, as the client got it (see the session) and the audit records it. */
+const LOCAL_INFILE_REFUSED: StatementError = (() => {
+  const e = new LocalInfileRefused();
+  return { code: e.errno, sqlState: e.sqlState, message: e.message };
+})();
 
 export class ResultTracker {
   readonly #events: TrackerEvents;
   readonly #deprecateEof: boolean;
   readonly #captureSql: boolean;
+  readonly #refuseLocalInfile: boolean;
   readonly #queue: InFlight[] = [];
   #seqNo = 0;
   /** SQL per server statement id, for auditing COM_STMT_EXECUTE (DESIGN §4: ids per leg are tracked). */
@@ -115,6 +131,7 @@ export class ResultTracker {
     this.#events = events;
     this.#deprecateEof = (opts.capabilities & Capability.DEPRECATE_EOF) !== 0;
     this.#captureSql = opts.captureSql;
+    this.#refuseLocalInfile = opts.refuseLocalInfile;
     this.fromClient = { onPacket: (seq, len, buf, off, head, cont) => this.#onClientPacket(seq, len, buf, off, head, cont) };
     this.fromBackend = { onPacket: (seq, len, buf, off, head, cont) => this.#onBackendPacket(seq, len, buf, off, head, cont) };
   }
@@ -129,6 +146,25 @@ export class ResultTracker {
   }
 
   /** True while the client is sending data that is not a command (LOCAL INFILE contents, auth answers). */
+  /**
+   * Length of the LOCAL INFILE request the walker just stopped after, or -1. Read once by the relay,
+   * which answers the server with an empty packet (no file) and the client with LOCAL_INFILE_REFUSED.
+   */
+  takeRefusedInfileRequest(): number {
+    const n = this.#refusedRequest;
+    this.#refusedRequest = -1;
+    return n;
+  }
+  #refusedRequest = -1;
+
+  /** True once after the walker stopped at the end of a refused command's response. */
+  takeRefusedCommandEnd(): boolean {
+    const ended = this.#refusedEnded;
+    this.#refusedEnded = false;
+    return ended;
+  }
+  #refusedEnded = false;
+
   get clientStreaming(): boolean {
     const head = this.#queue[0];
     return head !== undefined && (head.phase.kind === 'localInfile' || head.phase.kind === 'authExchange');
@@ -182,7 +218,7 @@ export class ResultTracker {
       this.#events.onCommandDone(cmd, this.#queue.length === 0);
       return;
     }
-    this.#queue.push({ cmd, phase: initialPhase(code), index: 0, rows: 0, bytesOut: 0, stmtStartedAt: now });
+    this.#queue.push({ cmd, phase: initialPhase(code), index: 0, rows: 0, bytesOut: 0, stmtStartedAt: now, refused: false });
   }
 
   // ---- backend → client ------------------------------------------------------------------------------
@@ -205,6 +241,11 @@ export class ResultTracker {
     switch (phase.kind) {
       case 'first':
         return this.#onFirst(f, length, buf, off, head, first);
+      case 'localInfileRefused':
+        // the server's answer to our empty packet (no file): the client already has our ERR instead
+        if (first === 0x00) return this.#onOk(f, buf, off, head);
+        if (first === 0xff) return this.#onErr(f, buf, off, head);
+        return;
       case 'columnDefs':
         this.observer?.onColumnDefinition(f.cmd, buf, off, head, length);
         if (--phase.left > 0) return;
@@ -259,15 +300,21 @@ export class ResultTracker {
     }
   }
 
-  #onFirst(f: InFlight, _length: number, buf: Buffer, off: number, head: number, first: number): void {
+  #onFirst(f: InFlight, length: number, buf: Buffer, off: number, head: number, first: number): boolean | void {
     if (first === 0x00) {
       if (f.cmd.code === Command.COM_STMT_PREPARE) return this.#onPrepareOk(f, buf, off, head);
       return this.#onOk(f, buf, off, head);
     }
     if (first === 0xff) return this.#onErr(f, buf, off, head);
     if (first === 0xfb && f.cmd.code === Command.COM_QUERY) {
-      f.phase = { kind: 'localInfile' };
-      return;
+      if (!this.#refuseLocalInfile) {
+        f.phase = { kind: 'localInfile' };
+        return;
+      }
+      f.phase = { kind: 'localInfileRefused' };
+      f.refused = true;
+      this.#refusedRequest = length;
+      return true;
     }
     if (first === 0xfe && head < 9) {
       // EOF as a whole response (COM_SET_OPTION on MariaDB) or a 0xFE-OK
@@ -281,7 +328,7 @@ export class ResultTracker {
     f.phase = count > 0 ? { kind: 'columnDefs', left: count, binary } : { kind: 'rows', binary };
   }
 
-  #onPrepareOk(f: InFlight, buf: Buffer, off: number, head: number): void {
+  #onPrepareOk(f: InFlight, buf: Buffer, off: number, head: number): boolean | void {
     if (head < 9) return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
     const id = buf.readUInt32LE(off + 1);
     const columns = buf.readUInt16LE(off + 5);
@@ -293,7 +340,7 @@ export class ResultTracker {
     f.phase = { kind: 'prepare', params, columns, stage: params > 0 ? 'params' : 'columns' };
   }
 
-  #onPrepareDefs(f: InFlight, p: Extract<Phase, { kind: 'prepare' }>): void {
+  #onPrepareDefs(f: InFlight, p: Extract<Phase, { kind: 'prepare' }>): boolean | void {
     switch (p.stage) {
       case 'params':
         if (--p.params > 0) return;
@@ -317,7 +364,7 @@ export class ResultTracker {
     }
   }
 
-  #onTerminator(f: InFlight, length: number, buf: Buffer, off: number, head: number): void {
+  #onTerminator(f: InFlight, length: number, buf: Buffer, off: number, head: number): boolean {
     if (length < 9 && !this.#deprecateEof) {
       // EOF: fe warnings(2) status(2)
       const warnings = head >= 3 ? buf.readUInt16LE(off + 1) : 0;
@@ -327,17 +374,18 @@ export class ResultTracker {
     return this.#onOk(f, buf, off, head);
   }
 
-  #onOk(f: InFlight, buf: Buffer, off: number, head: number): void {
+  #onOk(f: InFlight, buf: Buffer, off: number, head: number): boolean {
     const r = { pos: off + 1 };
     const end = off + head;
     const affected = readLenenc(buf, r, end);
     const insertId = readLenenc(buf, r, end);
     const status = r.pos + 2 <= end ? buf.readUInt16LE(r.pos) : 0;
     const warnings = r.pos + 4 <= end ? buf.readUInt16LE(r.pos + 2) : 0;
-    this.#endStatement(f, status, affected, insertId, warnings, null);
+    return this.#endStatement(f, status, affected, insertId, warnings, null);
   }
 
-  #onErr(f: InFlight, buf: Buffer, off: number, head: number): void {
+
+  #onErr(f: InFlight, buf: Buffer, off: number, head: number): boolean | void {
     if (head < 3) return this.#endStatement(f, 0, 0, 0, 0, { code: 0, sqlState: null, message: '' }, true);
     const code = buf.readUInt16LE(off + 1);
     if (code === 0xffff) return; // MariaDB progress report: not a terminator (PROTOCOL-NOTES A3.8)
@@ -348,12 +396,15 @@ export class ResultTracker {
       msgAt = off + 9;
     }
     const message = buf.toString('utf8', msgAt, off + head);
-    this.#endStatement(f, this.statusFlags & ~ServerStatus.MORE_RESULTS_EXISTS, 0, 0, 0, { code, sqlState, message }, true);
+    return this.#endStatement(f, this.statusFlags & ~ServerStatus.MORE_RESULTS_EXISTS, 0, 0, 0, { code, sqlState, message }, true);
   }
 
-  #endStatement(f: InFlight, status: number, affected: number, insertId: number, warnings: number, error: StatementError | null, isErr = false): void {
+  /** Reports a statement; returns true when a refused command ended (the walker stops: see refuseLocalInfile). */
+  #endStatement(f: InFlight, status: number, affected: number, insertId: number, warnings: number, error: StatementError | null, isErr = false): boolean {
     const now = performance.now();
     if (!isErr) this.statusFlags = status;
+    // the refused statement: the server loaded nothing; the client saw our ERR, and so does the audit
+    if (f.phase.kind === 'localInfileRefused') error = LOCAL_INFILE_REFUSED;
     this.#events.onStatement({
       command: f.cmd,
       index: f.index,
@@ -371,10 +422,12 @@ export class ResultTracker {
       f.bytesOut = 0;
       f.stmtStartedAt = now;
       f.phase = { kind: 'first' };
-      return;
+      return false;
     }
     this.#queue.shift();
     this.#events.onCommandDone(f.cmd, this.#queue.length === 0);
+    this.#refusedEnded = f.refused;
+    return f.refused;
   }
 }
 

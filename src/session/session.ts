@@ -21,7 +21,7 @@ import type { GrantStore } from '../masking/grants.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
 import { parseProxyHeader, type ProxyAddresses, type ProxyHeader } from '../protocol/proxy-protocol.ts';
 import { Framer, type Frame } from '../protocol/framer.ts';
-import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
+import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, LocalInfileRefused, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
 import { splitUserTag, type Router } from '../routing/router.ts';
 import type { Logger } from '../logger.ts';
 import { dialBackend } from './backend-dialer.ts';
@@ -130,6 +130,8 @@ export class Session {
   #seqShift = 0;
   /** COM_STMT_FETCH commands of masked cursors in flight. */
   #fetchRewrites = 0;
+  /** The rest of a command whose LOCAL INFILE request was refused: the client already has our ERR. */
+  #discardingBackend = false;
   /** The client leg waits for in-flight responses before Sluice answers a rejected statement. */
   #clientBlocked = false;
   #whenIdle: (() => void) | null = null;
@@ -548,7 +550,7 @@ export class Session {
         onStatement: (r) => this.#onStatement(r),
         onCommandDone: (cmd, idle) => this.#onCommandDone(cmd, idle),
       },
-      { capabilities: this.#clientCaps, captureSql: env.hooks.wantsSql || masking !== null },
+      { capabilities: this.#clientCaps, captureSql: env.hooks.wantsSql || masking !== null, refuseLocalInfile: !env.config.limits.allow_local_infile },
     );
     tracker.observer = masking;
     this.#tracker = tracker;
@@ -621,18 +623,51 @@ export class Session {
     }
     if (stop < 0) {
       const client = this.#client;
-      const ok = client.write(chunk);
+      const ok = this.#discardingBackend || client.write(chunk);
       // written in full already: nobody holds the chunk, its read buffer serves the next read
       if (client.writableLength === 0) this.#backendReads?.release();
       if (!ok) this.#backend!.pause();
       return;
     }
-    // a result set whose rows masking rewrites starts right after `stop`: decode from there
-    if (stop > 0) this.#client.write(chunk.subarray(0, stop));
-    this.#enterBackendPacketMode();
-    this.#bytesOut -= chunk.length - stop; // counted again as frames
-    if (stop < chunk.length) this.#onBackendFrames(chunk.subarray(stop));
+    this.#bytesOut -= chunk.length - stop; // counted again below
+    const tracker = this.#tracker!;
+    const request = tracker.takeRefusedInfileRequest();
+    if (request >= 0) {
+      // the LOCAL INFILE request is the packet that ends at `stop`: what precedes it goes out, it does not
+      const start = stop - 4 - request;
+      if (start < 0 && !this.#discardingBackend) return this.#closeOnSplitInfileRequest();
+      if (start > 0 && !this.#discardingBackend) this.#client.write(chunk.subarray(0, start));
+      this.#refuseLocalInfile(this.#backendWalker!.lastSeq);
+    } else if (tracker.takeRefusedCommandEnd()) {
+      this.#discardingBackend = false;
+    } else {
+      // a result set whose rows masking rewrites starts right after `stop`: decode from there
+      if (stop > 0 && !this.#discardingBackend) this.#client.write(chunk.subarray(0, stop));
+      this.#enterBackendPacketMode();
+      if (stop < chunk.length) this.#onBackendFrames(chunk.subarray(stop));
+      return;
+    }
+    if (stop < chunk.length) this.#onBackendData(chunk.subarray(stop));
   };
+
+  /**
+   * limits.allow_local_infile is false and the server asked for a file anyway (the capability is cleared
+   * on both legs, so it is misbehaving, or hostile): the client gets our ERR in place of the request, the
+   * server an empty packet (no file, as a client that refuses sends), and the rest of the command's
+   * response is not relayed.
+   */
+  #refuseLocalInfile(requestSeq: number): void {
+    this.#log.warn('the server asked for a LOCAL INFILE file: refused (limits.allow_local_infile is false)');
+    if (!this.#discardingBackend) this.#client.write(errPacketBytes(new LocalInfileRefused(), requestSeq));
+    this.#backend!.write(encodePacket(Buffer.alloc(0), (requestSeq + 1) & 0xff));
+    this.#discardingBackend = true;
+  }
+
+  /** The refused request came in two reads and its first part is already relayed: no ERR can follow it. */
+  #closeOnSplitInfileRequest(): void {
+    this.#log.warn('the server asked for a LOCAL INFILE file, split across reads: refused by closing the connection (limits.allow_local_infile is false)');
+    this.#close('local_infile_refused');
+  }
 
   /** Packet mode on the backend leg: rows of a masked result set are decoded, masked and re-encoded. */
   #onBackendFrames(chunk: Buffer): void {
@@ -651,7 +686,17 @@ export class Session {
         const kind = tracker.rowKind(original[0] ?? -1, f.length);
         const plan = masking.rowPlan;
         if (kind !== null && plan !== null) out = kind === 'text' ? plan.maskTextRow(original) : plan.maskBinaryRow(original);
-        tracker.fromBackend.onPacket(f.seq, f.length, original, 0, Math.min(f.length, MASKING_HEAD), false);
+        if (tracker.fromBackend.onPacket(f.seq, f.length, original, 0, Math.min(f.length, MASKING_HEAD), false) === true) {
+          if (tracker.takeRefusedInfileRequest() >= 0) {
+            this.#refuseLocalInfile(f.seq);
+            continue;
+          }
+          if (tracker.takeRefusedCommandEnd()) {
+            this.#discardingBackend = false;
+            continue;
+          }
+        }
+        if (this.#discardingBackend) continue;
         // a rewritten row may need another number of 16 MiB packets: later ids of the response shift
         const seq = (f.seq + this.#seqShift) & 0xff;
         if (out !== original) this.#seqShift += packetCount(out.length) - f.nPackets;

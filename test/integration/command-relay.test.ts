@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { Capability } from '../../src/protocol/constants.ts';
 import mysql from 'mysql2/promise';
 import * as mariadb from 'mariadb';
 import { startMariaDb, USERS, type MariaDbServer } from '../harness/mariadb.ts';
@@ -317,6 +319,91 @@ test('limits.allow_local_infile: false refuses LOAD DATA LOCAL with a clear erro
   assert.notEqual(cli.code, 0);
   assert.match(cli.stderr, /ERROR 4166|local infile/i);
   assert.equal(await countLi(), 0);
+});
+
+/**
+ * A hostile path to the server: sets CLIENT_LOCAL_FILES in the gateway's HandshakeResponse41 (the first
+ * packet upstream on a plain leg), so the real server asks for files although the gateway cleared the
+ * capability. `infileRequests` counts the server's 0xFB packets seen on the way back.
+ */
+async function startCapabilityFlipper(target: number): Promise<{ port: number; infileRequests: () => number; stop: () => Promise<void> }> {
+  let requests = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((up) => {
+    const down = connect(target, host);
+    for (const s of [up, down]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    let first = true;
+    up.on('data', (chunk: Buffer) => {
+      if (first && chunk.length > 4) chunk[4]! |= Capability.LOCAL_FILES;
+      first = false;
+      down.write(chunk);
+    });
+    down.on('data', (chunk: Buffer) => {
+      if (chunk.length > 4 && chunk[4] === 0xfb) requests++;
+      up.write(chunk);
+    });
+    up.on('close', () => down.destroy());
+    down.on('close', () => up.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    infileRequests: () => requests,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('limits.allow_local_infile: false also refuses a server that asks for a file anyway: ERR 4166, no file read, connection usable', async (t) => {
+  const flipper = await startCapabilityFlipper(db.port);
+  t.after(() => flipper.stop());
+  const refused: StatementResult[] = [];
+  const guarded = await startTestSluice(flipper.port, {
+    config: { limits: { allow_local_infile: false } },
+    hooks: [{ wantsSql: true, onStatement: (_s, r) => void refused.push(r) }],
+  });
+  t.after(() => guarded.stop(1000));
+  const file = join(dir, 'secret.tsv');
+  writeFileSync(file, '1\tsecret\n');
+  let streamed = 0;
+  const c = await my(guarded.port, { flags: ['+LOCAL_FILES'], multipleStatements: true });
+  try {
+    const load = (sql: string) =>
+      assert.rejects(
+        c.query({ sql, infileStreamFactory: () => (streamed++, Readable.from([Buffer.from('1\tsecret\n')])) }),
+        (e: { errno?: number; message: string }) => {
+          assert.equal(e.errno, 4166, e.message);
+          assert.match(e.message, /sluice: limits\.allow_local_infile is false/);
+          return true;
+        },
+      );
+    await load(`LOAD DATA LOCAL INFILE 'secret.tsv' INTO TABLE li`);
+    assert.equal(flipper.infileRequests(), 1, 'the server did ask for the file');
+    // the rest of a multi-statement is not relayed after the refusal: the client saw its response end
+    await load(`LOAD DATA LOCAL INFILE 'secret.tsv' INTO TABLE li; SELECT 2 AS y`);
+    assert.equal(flipper.infileRequests(), 2);
+    const [after] = await c.query('SELECT 3 AS z');
+    assert.deepEqual(after, [{ z: 3 }]);
+  } finally {
+    await c.end();
+  }
+  assert.equal(streamed, 0, 'the client was never asked for a file');
+  // the hook (and so the audit) records the refusal for the LOAD, and the SELECT the server still ran
+  const loads = refused.filter((r) => r.command.sql?.startsWith('LOAD') === true && r.index === 0);
+  assert.equal(loads.length, 2);
+  for (const r of loads) assert.equal(r.error?.code, 4166);
+  assert.equal(refused.filter((r) => r.index === 1 && r.error === null).length, 1);
+  const cli = await runMariaDbCli(['--local-infile=1', '-h', host, '-P', String(guarded.port), '-u', NAT.user, `-p${NAT.password}`, 'testdb', '-e', `LOAD DATA LOCAL INFILE '${file}' INTO TABLE li`]);
+  assert.notEqual(cli.code, 0);
+  assert.match(cli.stderr, /ERROR 4166/);
+  assert.equal(flipper.infileRequests(), 3);
+  assert.equal(await countLi(), 0, 'nothing was loaded');
 });
 
 async function currentUser(q: (sql: string) => Promise<unknown>): Promise<string> {

@@ -85,7 +85,7 @@ export function run(script: Script, chunker: Chunker = whole, opts: { captureSql
         }),
       onCommandDone: (c, idle) => seen.done.push({ cmd: c.name, idle }),
     },
-    { capabilities: script.caps, captureSql: opts.captureSql ?? true },
+    { capabilities: script.caps, captureSql: opts.captureSql ?? true, refuseLocalInfile: false },
   );
   // the same walker settings as src/session/session.ts
   const client = new PacketWalker(tracker.fromClient, { headLimit: opts.headLimit ?? 64 * 1024, maxPacket: 1024 ** 3 });

@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketWalker } from '../../src/protocol/packet-walker.ts';
 import { encodePacket } from '../../src/protocol/packet.ts';
-import { bigRowScripts, byteByByte, err, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
+import { ResultTracker } from '../../src/session/result-tracker.ts';
+import { encodeLocalInfileRequest } from '../../src/protocol/commands.ts';
+import { ServerStatus } from '../../src/protocol/constants.ts';
+import { CAPS_DEPRECATE_EOF, bigRowScripts, byteByByte, err, ok, packets, query, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
 
 type Row = [cmd: string, index: number, rows: number, affected: number, err: number | null];
 
@@ -224,4 +227,35 @@ test('PacketWalker.atBoundary is false between a 0xFFFFFF packet and its continu
   assert.equal(w.atBoundary(), false);
   w.walk(Buffer.from([0, 0, 0, 1]));
   assert.equal(w.atBoundary(), true);
+});
+
+test('refuseLocalInfile: the walker stops after the 0xFB request and after the refused command ends', () => {
+  const statements: Array<{ index: number; err: number | null }> = [];
+  const tracker = new ResultTracker(
+    { onCommand: () => undefined, onStatement: (r) => void statements.push({ index: r.index, err: r.error?.code ?? null }), onCommandDone: () => undefined },
+    { capabilities: CAPS_DEPRECATE_EOF, captureSql: true, refuseLocalInfile: true },
+  );
+  const client = new PacketWalker(tracker.fromClient, { headLimit: 64 * 1024, maxPacket: 1024 ** 3 });
+  const backend = new PacketWalker(tracker.fromBackend, { headLimit: 1024, maxPacket: 2 ** 31 });
+  client.walk(packets([query("LOAD DATA LOCAL INFILE 'x' INTO TABLE t; SELECT 1")], 0));
+  const request = encodeLocalInfileRequest({ filename: '/etc/passwd' });
+  // the request, then (as if the server answered fast) bytes that must not be walked yet
+  const first = Buffer.concat([packets([request], 1), Buffer.from([9, 9])]);
+  assert.equal(backend.walk(first), 4 + request.length, 'stops right after the request');
+  assert.equal(tracker.takeRefusedInfileRequest(), request.length);
+  assert.equal(tracker.takeRefusedInfileRequest(), -1, 'read once');
+  assert.equal(tracker.takeRefusedCommandEnd(), false);
+  // the server's OK to the relay's empty packet (more results follow), the second statement's OK, and a
+  // byte of whatever comes next: the walker stops where the refused command's response ends
+  const rest = Buffer.concat([
+    packets([ok(CAPS_DEPRECATE_EOF, { status: ServerStatus.AUTOCOMMIT | ServerStatus.MORE_RESULTS_EXISTS })], 3),
+    packets([ok(CAPS_DEPRECATE_EOF)], 1),
+  ]);
+  assert.equal(backend.walk(Buffer.concat([rest, Buffer.from([7])])), rest.length);
+  assert.equal(tracker.takeRefusedCommandEnd(), true);
+  assert.equal(tracker.inFlight, 0);
+  assert.deepEqual(statements, [
+    { index: 0, err: 4166 },
+    { index: 1, err: null },
+  ]);
 });
