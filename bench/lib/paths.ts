@@ -16,6 +16,7 @@ export type PathName =
   | 'direct-tls'
   | 'haproxy'
   | 'naive'
+  | 'node-floor'
   | 'sluice'
   | 'sluice-tls'
   | 'sluice-audit'
@@ -26,6 +27,7 @@ export const ALL_PATHS: readonly PathName[] = [
   'direct',
   'haproxy',
   'naive',
+  'node-floor',
   'sluice',
   'direct-tls',
   'sluice-tls',
@@ -177,6 +179,10 @@ export async function startPath(name: PathName, ctx: Ctx): Promise<StartedPath> 
     }
     case 'naive': {
       const c = spawnChild('naive', process.execPath, [join(ctx.root, 'bench', 'naive-relay.mjs'), String(port), String(ctx.db.port)]);
+      return started(name, c, port, false, ctx);
+    }
+    case 'node-floor': {
+      const c = spawnChild('node-floor', process.execPath, [join(ctx.root, 'bench', 'handle-relay-floor.mjs'), String(port), String(ctx.db.port)]);
       return started(name, c, port, false, ctx);
     }
     default: {

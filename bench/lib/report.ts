@@ -125,7 +125,9 @@ export function ratios(s: readonly SummaryRow[], stream: readonly StreamResult[]
   add('naive/haproxy QPS, point_select 8t', ratio(qps('naive', PS, 8), qps('haproxy', PS, 8)), 'ref ≈ 0.82');
   add('naive/haproxy QPS, point_select 32t', ratio(qps('naive', PS, 32), qps('haproxy', PS, 32)), 'ref ≈ 0.66');
   add('naive/haproxy CPU/query, point_select 8t', ratio(cpu('naive', PS, 8), cpu('haproxy', PS, 8)), 'ref ≈ 1.0');
+  add('node-floor/haproxy QPS, point_select 8t', ratio(qps('node-floor', PS, 8), qps('haproxy', PS, 8)), 'the JS ceiling');
   add('sluice/haproxy QPS, point_select 8t', ratio(qps('sluice', PS, 8), qps('haproxy', PS, 8)), '≥ 0.9', (v) => v >= 0.9);
+  add('sluice/node-floor QPS, point_select 8t', ratio(qps('sluice', PS, 8), qps('node-floor', PS, 8)), 'report');
   add('sluice/haproxy QPS, point_select 32t', ratio(qps('sluice', PS, 32), qps('haproxy', PS, 32)), '≥ 0.8', (v) => v >= 0.8);
   add('sluice/naive CPU/query, point_select 8t', ratio(cpu('sluice', PS, 8), cpu('naive', PS, 8)), '≤ 1.2', (v) => v <= 1.2);
   add('sluice/haproxy QPS, read_only 8t', ratio(qps('sluice', RO, 8), qps('haproxy', RO, 8)), 'report');
@@ -226,6 +228,7 @@ const COLORS: Record<string, string> = {
   'direct-tls': '#bcbcbc',
   haproxy: '#1f77b4',
   naive: '#ff7f0e',
+  'node-floor': '#e377c2',
   sluice: '#2ca02c',
   'sluice-tls': '#98df8a',
   'sluice-audit': '#d62728',
