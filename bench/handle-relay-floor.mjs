@@ -4,6 +4,7 @@
 // closing both handles: a measuring instrument for small request/response traffic, not a relay to use.
 // usage: node bench/handle-relay-floor.mjs <listenPort> <targetPort>   (127.0.0.1 only)
 // process.binding is deprecated, but it is the public door to these handles; silence its one warning.
+import { Buffer } from 'node:buffer';
 import process from 'node:process';
 
 process.noDeprecation = true;
@@ -12,7 +13,11 @@ const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset } = pr
 const [listenPort, targetPort] = process.argv.slice(2).map(Number);
 
 function closeBoth(a, b) {
-  for (const h of [a, b]) if (h !== null && !h.closed) (h.closed = true), h.close();
+  for (const h of [a, b]) {
+    if (h.closed) continue;
+    h.closed = true;
+    h.close();
+  }
 }
 
 function pump(from, to) {

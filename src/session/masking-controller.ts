@@ -32,6 +32,15 @@ const PLAN_KEY_MAX = 16384;
 /** Bytes of column definitions a session starts with, and the most it keeps after a wider result set. */
 const DEFS_INITIAL = 1024;
 const DEFS_KEPT = 64 * 1024;
+/** Result-set shapes compared byte for byte before the map (a workload that rotates over a few tables). */
+const RECENT_MAX = 8;
+const NO_MASKED: readonly string[] = Object.freeze([]);
+
+interface KnownShape {
+  readonly defs: Buffer;
+  readonly exempt: ReadonlySet<string>;
+  readonly plan: ResultPlan | null;
+}
 
 export type Verdict = { readonly kind: 'pass' } | { readonly kind: 'reject'; readonly err: { code: number; sqlState: string; message: string } };
 
@@ -45,8 +54,10 @@ export class MaskingController implements ResultSetObserver {
   #defs = Buffer.allocUnsafe(DEFS_INITIAL);
   #defsLen = 0;
   readonly #defLengths: number[] = [];
-  /** The last planned result set's definitions and plan: a statement run again sends the same bytes. */
-  #last: { readonly defs: Buffer; readonly exempt: ReadonlySet<string>; readonly plan: ResultPlan | null } | null = null;
+  #defCount = 0;
+  /** The last planned result-set shapes: statements run again send the same bytes (a ring, no order kept). */
+  readonly #recent: KnownShape[] = [];
+  #recentNext = 0;
   #truncated = false;
   /** Output positions to NULL, per command (guard outcome `mask_outputs`). */
   readonly #forced = new Map<number, number[]>();
@@ -55,8 +66,8 @@ export class MaskingController implements ResultSetObserver {
   readonly #cursorPlans = new Map<number, ResultPlan>();
   /** The plan of the result set whose rows are streaming now (null: rows pass untouched). */
   rowPlan: ResultPlan | null = null;
-  /** Columns masked in the current statement (for the audit event). */
-  masked: string[] = [];
+  /** Columns masked in the current statement (for the audit event); replaced, never changed in place. */
+  #masked: readonly string[] = NO_MASKED;
 
   constructor(o: MaskingControllerOptions) {
     this.#o = o;
@@ -78,8 +89,15 @@ export class MaskingController implements ResultSetObserver {
   }
 
   /** The tracker announced a command (after `check` passed it). */
+  /** Columns masked in the statement that just ended (for the audit event); starts the next one empty. */
+  takeMasked(): readonly string[] {
+    const m = this.#masked;
+    this.#masked = NO_MASKED;
+    return m;
+  }
+
   onCommand(cmd: CommandStart): void {
-    this.masked = [];
+    this.#masked = NO_MASKED;
     if (this.#pendingForced !== null) {
       this.#forced.set(cmd.seqNo, this.#pendingForced);
       this.#pendingForced = null;
@@ -104,7 +122,7 @@ export class MaskingController implements ResultSetObserver {
   onResultSetStart(_cmd: CommandStart, _columns: number): void {
     if (this.#defs.length > DEFS_KEPT) this.#defs = Buffer.allocUnsafe(DEFS_INITIAL); // after a very wide result set
     this.#defsLen = 0;
-    this.#defLengths.length = 0;
+    this.#defCount = 0;
     this.#truncated = false;
     this.rowPlan = null;
   }
@@ -121,12 +139,16 @@ export class MaskingController implements ResultSetObserver {
     }
     buf.copy(this.#defs, this.#defsLen, off, off + head);
     this.#defsLen += head;
-    this.#defLengths.push(head);
+    this.#defLengths[this.#defCount++] = head;
   }
 
   #columns(): ColumnDefinition41[] {
-    let at = 0;
-    return this.#defLengths.map((n) => parseColumnDefinition41(this.#defs.subarray(at, (at += n)), { extendedMetadata: this.#o.extendedMetadata }));
+    const out: ColumnDefinition41[] = [];
+    for (let i = 0, at = 0; i < this.#defCount; i++) {
+      const n = this.#defLengths[i]!;
+      out.push(parseColumnDefinition41(this.#defs.subarray(at, (at += n)), { extendedMetadata: this.#o.extendedMetadata }));
+    }
+    return out;
   }
 
   onRowsStart(cmd: CommandStart, _binary: boolean): boolean {
@@ -141,7 +163,7 @@ export class MaskingController implements ResultSetObserver {
     }
     if (this.rowPlan !== null) {
       for (const w of this.rowPlan.warnings) this.#o.warn(w);
-      for (const c of this.rowPlan.maskedColumns) if (!this.masked.includes(c)) this.masked.push(c);
+      for (const c of this.rowPlan.maskedColumns) if (!this.#masked.includes(c)) this.#masked = [...this.#masked, c];
     }
     return this.rowPlan !== null;
   }
@@ -177,15 +199,14 @@ export class MaskingController implements ResultSetObserver {
 
   /**
    * The plan of a result set depends only on its column definitions and the session's exemptions: the same
-   * statement returns the same definitions every time. The last result set's bytes are compared first (a
-   * memcmp; the usual case is one statement run again and again), then a map keyed by the bytes.
+   * statement returns the same definitions every time. The last few shapes are compared first (a memcmp
+   * each; the usual case is a few statements run again and again), then a map keyed by the bytes.
    * Definitions are self-delimiting, so equal bytes are equal definitions.
    */
   #plan(): ResultPlan | null {
     const exempt = this.#exempt();
     const defs = this.#defs.subarray(0, this.#defsLen);
-    const last = this.#last;
-    if (last !== null && last.exempt === exempt && last.defs.equals(defs)) return last.plan;
+    for (const known of this.#recent) if (known.exempt === exempt && known.defs.equals(defs)) return known.plan;
     if (exempt !== this.#plansExempt || this.#plans.size >= PLANS_MAX) {
       this.#plans.clear();
       this.#plansExempt = exempt;
@@ -196,7 +217,10 @@ export class MaskingController implements ResultSetObserver {
       plan = this.#o.rules.planColumns(this.#columns(), { exemptRules: exempt });
       if (key !== null) this.#plans.set(key, plan);
     }
-    this.#last = defs.length <= PLAN_KEY_MAX ? { defs: Buffer.from(defs), exempt, plan } : null;
+    if (key !== null) {
+      this.#recent[this.#recentNext] = { defs: Buffer.from(defs), exempt, plan };
+      this.#recentNext = (this.#recentNext + 1) % RECENT_MAX;
+    }
     return plan;
   }
 

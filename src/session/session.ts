@@ -875,9 +875,8 @@ export class Session {
     }
     if (r.command.code === Command.COM_CHANGE_USER) this.#pendingUser = null;
     if (r.command.code === Command.COM_RESET_CONNECTION) this.#tracker?.statements.clear();
-    const masked = this.#masking?.masked;
-    const wait = this.#env.hooks.onStatement?.(this.facts, masked !== undefined && masked.length > 0 ? { ...r, masked: [...masked] } : r);
-    if (this.#masking !== null) this.#masking.masked = [];
+    const masked = this.#masking?.takeMasked();
+    const wait = this.#env.hooks.onStatement?.(this.facts, masked !== undefined && masked.length > 0 ? { ...r, masked } : r);
     if (wait !== undefined) this.#pauseClientUntil(wait);
   }
 
