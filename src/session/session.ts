@@ -686,21 +686,17 @@ export class Session {
         const kind = tracker.rowKind(original[0] ?? -1, f.length);
         const plan = masking.rowPlan;
         if (kind !== null && plan !== null) out = kind === 'text' ? plan.maskTextRow(original) : plan.maskBinaryRow(original);
-        if (tracker.fromBackend.onPacket(f.seq, f.length, original, 0, Math.min(f.length, MASKING_HEAD), false) === true) {
-          if (tracker.takeRefusedInfileRequest() >= 0) {
-            this.#refuseLocalInfile(f.seq);
-            continue;
-          }
-          if (tracker.takeRefusedCommandEnd()) {
-            this.#discardingBackend = false;
-            continue;
-          }
+        const stopped = tracker.fromBackend.onPacket(f.seq, f.length, original, 0, Math.min(f.length, MASKING_HEAD), false) === true;
+        if (stopped && tracker.takeRefusedInfileRequest() >= 0) {
+          this.#refuseLocalInfile(f.seq);
+        } else if (stopped && tracker.takeRefusedCommandEnd()) {
+          this.#discardingBackend = false;
+        } else if (!this.#discardingBackend) {
+          // a rewritten row may need another number of 16 MiB packets: later ids of the response shift
+          const seq = (f.seq + this.#seqShift) & 0xff;
+          if (out !== original) this.#seqShift += packetCount(out.length) - f.nPackets;
+          ok = client.write(encodePacket(out, seq));
         }
-        if (this.#discardingBackend) continue;
-        // a rewritten row may need another number of 16 MiB packets: later ids of the response shift
-        const seq = (f.seq + this.#seqShift) & 0xff;
-        if (out !== original) this.#seqShift += packetCount(out.length) - f.nPackets;
-        ok = client.write(encodePacket(out, seq));
         if (tracker.inFlight === 0) this.#seqShift = 0;
       }
     } catch (e) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Capability } from '../../src/protocol/constants.ts';
+import { Framer } from '../../src/protocol/framer.ts';
 import mysql from 'mysql2/promise';
 import * as mariadb from 'mariadb';
 import { startMariaDb, USERS, type MariaDbServer } from '../harness/mariadb.ts';
@@ -324,7 +325,7 @@ test('limits.allow_local_infile: false refuses LOAD DATA LOCAL with a clear erro
 /**
  * A hostile path to the server: sets CLIENT_LOCAL_FILES in the gateway's HandshakeResponse41 (the first
  * packet upstream on a plain leg), so the real server asks for files although the gateway cleared the
- * capability. `infileRequests` counts the server's 0xFB packets seen on the way back.
+ * capability. `infileRequests` counts the server's requests for secret.tsv seen on the way back.
  */
 async function startCapabilityFlipper(target: number): Promise<{ port: number; infileRequests: () => number; stop: () => Promise<void> }> {
   let requests = 0;
@@ -342,8 +343,14 @@ async function startCapabilityFlipper(target: number): Promise<{ port: number; i
       first = false;
       down.write(chunk);
     });
+    // the server's packets, framed: a LOCAL INFILE request is 0xFB + the file name, anywhere in a chunk
+    const framer = new Framer({ maxPacket: 2 ** 30 });
     down.on('data', (chunk: Buffer) => {
-      if (chunk.length > 4 && chunk[4] === 0xfb) requests++;
+      framer.push(chunk);
+      for (let f = framer.next(); f !== null; f = framer.next()) {
+        const p = f.payload();
+        if (p[0] === 0xfb && p.includes('secret.tsv')) requests++;
+      }
       up.write(chunk);
     });
     up.on('close', () => down.destroy());
@@ -362,13 +369,16 @@ async function startCapabilityFlipper(target: number): Promise<{ port: number; i
 
 test('limits.allow_local_infile: false also refuses a server that asks for a file anyway: ERR 4166, no file read, connection usable', async (t) => {
   const flipper = await startCapabilityFlipper(db.port);
-  t.after(() => flipper.stop());
+  let guarded: Sluice | undefined;
+  t.after(async () => {
+    await guarded?.stop(1000);
+    await flipper.stop();
+  });
   const refused: StatementResult[] = [];
-  const guarded = await startTestSluice(flipper.port, {
+  guarded = await startTestSluice(flipper.port, {
     config: { limits: { allow_local_infile: false } },
     hooks: [{ wantsSql: true, onStatement: (_s, r) => void refused.push(r) }],
   });
-  t.after(() => guarded.stop(1000));
   const file = join(dir, 'secret.tsv');
   writeFileSync(file, '1\tsecret\n');
   let streamed = 0;
@@ -403,6 +413,44 @@ test('limits.allow_local_infile: false also refuses a server that asks for a fil
   assert.notEqual(cli.code, 0);
   assert.match(cli.stderr, /ERROR 4166/);
   assert.equal(flipper.infileRequests(), 3);
+  assert.equal(await countLi(), 0, 'nothing was loaded');
+});
+
+test('allow_local_infile: false with masking: a request right behind a masked result set is refused in packet mode', async (t) => {
+  const flipper = await startCapabilityFlipper(db.port);
+  let guarded: Sluice | undefined;
+  t.after(async () => {
+    await guarded?.stop(1000);
+    await flipper.stop();
+  });
+  guarded = await startTestSluice(flipper.port, {
+    config: {
+      limits: { allow_local_infile: false },
+      masking: {
+        default: ['v'],
+        rules: [{ name: 'v', columns: ['testdb.pts.v'], mask: { type: 'full', char: '*' } }],
+        grants_file: join(dir, 'infile-grants.json'),
+      },
+    },
+  });
+  let streamed = 0;
+  const c = await my(guarded.port, { flags: ['+LOCAL_FILES'], multipleStatements: true });
+  try {
+    // the masked SELECT puts the backend leg in packet mode; the server's file request comes right after
+    await assert.rejects(
+      c.query({
+        sql: `SELECT v FROM pts WHERE id = 1; LOAD DATA LOCAL INFILE 'secret.tsv' INTO TABLE li; SELECT v FROM pts WHERE id = 2`,
+        infileStreamFactory: () => (streamed++, Readable.from([Buffer.from('1\tsecret\n')])),
+      }),
+      (e: { errno?: number; message: string }) => e.errno === 4166 && /allow_local_infile/.test(e.message),
+    );
+    assert.equal(flipper.infileRequests(), 1, 'the server did ask for the file');
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT v FROM pts WHERE id = 3');
+    assert.match(String(rows[0]?.['v']), /^\*+$/, 'the connection still works, masking too');
+  } finally {
+    await c.end();
+  }
+  assert.equal(streamed, 0, 'the client was never asked for a file');
   assert.equal(await countLi(), 0, 'nothing was loaded');
 });
 
