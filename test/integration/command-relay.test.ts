@@ -369,7 +369,7 @@ async function startCapabilityFlipper(target: number): Promise<{ port: number; i
 
 test('limits.allow_local_infile: false also refuses a server that asks for a file anyway: ERR 4166, no file read, connection usable', async (t) => {
   const flipper = await startCapabilityFlipper(db.port);
-  let guarded: Sluice | undefined;
+  let guarded: Sluice | undefined = undefined;
   t.after(async () => {
     await guarded?.stop(1000);
     await flipper.stop();
@@ -418,7 +418,7 @@ test('limits.allow_local_infile: false also refuses a server that asks for a fil
 
 test('allow_local_infile: false with masking: a request right behind a masked result set is refused in packet mode', async (t) => {
   const flipper = await startCapabilityFlipper(db.port);
-  let guarded: Sluice | undefined;
+  let guarded: Sluice | undefined = undefined;
   t.after(async () => {
     await guarded?.stop(1000);
     await flipper.stop();
