@@ -17,13 +17,22 @@ export const GATEWAY_CAPABILITIES =
     ~Capability.REMEMBER_OPTIONS) >>>
   0;
 
-/** MariaDB extended capabilities the relay handles; never CACHE_METADATA (masking needs column metadata). */
+/** MariaDB extended capabilities the relay always handles. */
 export const GATEWAY_MARIADB_CAPABILITIES =
   MariaDbCapability.PROGRESS | MariaDbCapability.STMT_BULK_OPERATIONS | MariaDbCapability.EXTENDED_METADATA;
 
 export interface CapabilityPolicy {
   /** Relay LOAD DATA LOCAL INFILE (limits.allow_local_infile). */
   allowLocalInfile: boolean;
+}
+
+export interface MariaDbCapabilityPolicy {
+  /**
+   * Offer MARIADB_CLIENT_CACHE_METADATA: the server then sends a prepared statement's column definitions
+   * only when they change, not with every COM_STMT_EXECUTE. Only without masking, which must see the
+   * definitions of every result set it might rewrite.
+   */
+  cacheMetadata: boolean;
 }
 
 /** Capabilities for Sluice's own greeting, from the backend's greeting. */
@@ -33,10 +42,10 @@ export function greetingCapabilities(backendCaps: number, policy: CapabilityPoli
   return caps >>> 0;
 }
 
-export function greetingMariaDbCapabilities(backendCaps: number, backendExt: number): number {
+export function greetingMariaDbCapabilities(backendCaps: number, backendExt: number, policy: MariaDbCapabilityPolicy): number {
   // extended caps only count when the server cleared bit 0
   if ((backendCaps & Capability.LONG_PASSWORD) !== 0) return 0;
-  return backendExt & GATEWAY_MARIADB_CAPABILITIES;
+  return backendExt & (GATEWAY_MARIADB_CAPABILITIES | (policy.cacheMetadata ? MariaDbCapability.CACHE_METADATA : 0));
 }
 
 /**

@@ -92,6 +92,11 @@ const NO_RESPONSE = new Set<number>([Command.COM_STMT_CLOSE, Command.COM_STMT_SE
 export interface TrackerOptions {
   /** Capabilities in force on the client leg after the handshake (decides EOF vs OK terminators). */
   capabilities: number;
+  /**
+   * MARIADB_CLIENT_CACHE_METADATA in force: a column count packet carries a "metadata follows" byte, and
+   * when it is 0 neither the column definitions nor the EOF after them are sent (the client cached them).
+   */
+  cacheMetadata: boolean;
   /** Capture SQL text of commands (costs one utf8 decode per statement; only when a hook wants it). */
   captureSql: boolean;
   /**
@@ -110,6 +115,7 @@ const LOCAL_INFILE_REFUSED: StatementError = (() => {
 export class ResultTracker {
   readonly #events: TrackerEvents;
   readonly #deprecateEof: boolean;
+  readonly #cacheMetadata: boolean;
   readonly #captureSql: boolean;
   readonly #refuseLocalInfile: boolean;
   readonly #queue: InFlight[] = [];
@@ -130,6 +136,7 @@ export class ResultTracker {
   constructor(events: TrackerEvents, opts: TrackerOptions) {
     this.#events = events;
     this.#deprecateEof = (opts.capabilities & Capability.DEPRECATE_EOF) !== 0;
+    this.#cacheMetadata = opts.cacheMetadata;
     this.#captureSql = opts.captureSql;
     this.#refuseLocalInfile = opts.refuseLocalInfile;
     this.fromClient = { onPacket: (seq, len, buf, off, head, cont) => this.#onClientPacket(seq, len, buf, off, head, cont) };
@@ -197,8 +204,14 @@ export class ResultTracker {
       head >= 5
     ) {
       statementId = buf.readUInt32LE(off + 1);
-      if (statementId === 0xffffffff && this.#lastPreparedId !== null) statementId = this.#lastPreparedId;
-      if (this.#captureSql) sql = this.statements.get(statementId) ?? null;
+      // 0xFFFFFFFF is MariaDB's "the statement prepared last": a client that pipelines PREPARE + EXECUTE
+      // (the mariadb connector) sends it before the PREPARE's OK with the real id is back
+      const preparing = statementId === 0xffffffff ? this.#preparingCommand() : null;
+      if (preparing !== null) sql = preparing.sql;
+      else {
+        if (statementId === 0xffffffff && this.#lastPreparedId !== null) statementId = this.#lastPreparedId;
+        if (this.#captureSql) sql = this.statements.get(statementId) ?? null;
+      }
       if (code === Command.COM_STMT_CLOSE) this.statements.delete(statementId);
     } else if (code === Command.COM_INIT_DB && this.#captureSql) {
       sql = `USE \`${buf.toString('utf8', off + 1, off + head)}\``;
@@ -219,6 +232,15 @@ export class ResultTracker {
       return;
     }
     this.#queue.push({ cmd, phase: initialPhase(code), index: 0, rows: 0, bytesOut: 0, stmtStartedAt: now, refused: false });
+  }
+
+  /** The latest COM_STMT_PREPARE whose response has not ended, if any. */
+  #preparingCommand(): CommandStart | null {
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      const cmd = this.#queue[i]!.cmd;
+      if (cmd.code === Command.COM_STMT_PREPARE) return cmd;
+    }
+    return null;
   }
 
   // ---- backend → client ------------------------------------------------------------------------------
@@ -324,6 +346,12 @@ export class ResultTracker {
     const r = { pos: off };
     const count = readLenenc(buf, r, off + head);
     const binary = f.cmd.code !== Command.COM_QUERY && f.cmd.code !== Command.COM_PROCESS_INFO;
+    if (this.#cacheMetadata && r.pos < off + head && buf[r.pos] === 0) {
+      // the client has these columns cached: its rows follow at once (never with masking, which is why
+      // the capability is only offered without it; see session/capabilities.ts)
+      f.phase = { kind: 'rows', binary };
+      return;
+    }
     this.observer?.onResultSetStart(f.cmd, count);
     f.phase = count > 0 ? { kind: 'columnDefs', left: count, binary } : { kind: 'rows', binary };
   }

@@ -113,6 +113,8 @@ export class Session {
   #bytesIn = 0;
   #bytesOut = 0;
   #clientCaps = 0;
+  /** MariaDB extended capabilities in force (the same on both legs). */
+  #clientMariaDbCaps = 0;
   #tracker: ResultTracker | null = null;
   #clientWalker: PacketWalker | null = null;
   #backendWalker: PacketWalker | null = null;
@@ -298,7 +300,7 @@ export class Session {
       scramble: backendGreeting !== null ? backendGreeting.scramble : randomScramble(),
       authPluginName: backendGreeting !== null ? backendGreeting.authPluginName : 'mysql_native_password',
       capabilities: (greetingCapabilities(template.capabilities, { allowLocalInfile: limits.allow_local_infile }) | (offerTls ? Capability.SSL : 0)) >>> 0,
-      mariadbCapabilities: greetingMariaDbCapabilities(template.capabilities, template.mariadbCapabilities),
+      mariadbCapabilities: greetingMariaDbCapabilities(template.capabilities, template.mariadbCapabilities, { cacheMetadata: env.masking === null }),
     };
     this.#setState({ kind: 'greeting' });
     this.#client.write(encodePacket(encodeHandshakeV10(greeting), 0));
@@ -410,6 +412,7 @@ export class Session {
       backendSeq = 2;
     }
     this.#clientCaps = caps;
+    this.#clientMariaDbCaps = mariadbCaps;
     const { connectAttributesRaw: _raw, ...plain } = response; // attributes are re-encoded canonically
     const upstream: HandshakeResponse41 = {
       ...plain,
@@ -550,7 +553,12 @@ export class Session {
         onStatement: (r) => this.#onStatement(r),
         onCommandDone: (cmd, idle) => this.#onCommandDone(cmd, idle),
       },
-      { capabilities: this.#clientCaps, captureSql: env.hooks.wantsSql || masking !== null, refuseLocalInfile: !env.config.limits.allow_local_infile },
+      {
+        capabilities: this.#clientCaps,
+        cacheMetadata: (this.#clientMariaDbCaps & MariaDbCapability.CACHE_METADATA) !== 0,
+        captureSql: env.hooks.wantsSql || masking !== null,
+        refuseLocalInfile: !env.config.limits.allow_local_infile,
+      },
     );
     tracker.observer = masking;
     this.#tracker = tracker;

@@ -666,3 +666,46 @@ test('hook reports: rows, affectedRows, error code and index per statement', asy
     ],
   );
 });
+
+test('MARIADB_CLIENT_CACHE_METADATA without masking: executes after the first come without column definitions, rows right', async () => {
+  const m = await md(hooked.port);
+  const info = m.info as unknown as { serverPermitSkipMeta?: boolean };
+  assert.equal(info.serverPermitSkipMeta, true, 'offered in the greeting (no masking configured)');
+  try {
+    for (let round = 0; round < 5; round++) {
+      const rows = (await m.execute('/*cm*/ SELECT id, v FROM pts WHERE id BETWEEN ? AND ?', [round * 10 + 1, round * 10 + 3])) as Array<{ id: number; v: string }>;
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [round * 10 + 1, round * 10 + 2, round * 10 + 3],
+      );
+      for (const r of rows) assert.ok(r.v.startsWith(expectedV(r.id)), `${r.id}: ${r.v}`);
+    }
+  } finally {
+    await m.end();
+  }
+  // the tracker followed the short result sets: three rows per execute, and the next command started clean;
+  // the first execute, pipelined behind its PREPARE with the id -1, has the prepared SQL too
+  const executes = reports.filter((x) => x.r.command.name === 'COM_STMT_EXECUTE' && x.r.command.sql?.includes('/*cm*/') === true);
+  assert.deepEqual(
+    executes.map((x) => x.r.rows),
+    [3, 3, 3, 3, 3],
+  );
+  // with masking configured, the capability is not offered: every result set carries its definitions
+  const masked = await startTestSluice(db.port, {
+    config: { masking: { default: ['v'], rules: [{ name: 'v', columns: ['testdb.pts.v'], mask: { type: 'full', char: '*' } }], grants_file: join(dir, 'cm-grants.json') } },
+  });
+  try {
+    const mm = await md(masked.port);
+    try {
+      assert.equal((mm.info as unknown as { serverPermitSkipMeta?: boolean }).serverPermitSkipMeta, false);
+      for (let i = 0; i < 3; i++) {
+        const rows = (await mm.execute('SELECT id, v FROM pts WHERE id = ?', [i + 1])) as Array<{ id: number; v: string }>;
+        assert.match(rows[0]!.v, /^\*+$/, 'masked on every execute');
+      }
+    } finally {
+      await mm.end();
+    }
+  } finally {
+    await masked.stop(1000);
+  }
+});

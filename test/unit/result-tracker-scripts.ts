@@ -47,6 +47,8 @@ export interface Script {
   readonly name: string;
   readonly caps: number;
   readonly steps: readonly Step[];
+  /** MARIADB_CLIENT_CACHE_METADATA negotiated (column counts carry a "metadata follows" byte). */
+  readonly cacheMetadata?: boolean;
 }
 
 /** What the tracker reported, without timings. */
@@ -85,7 +87,7 @@ export function run(script: Script, chunker: Chunker = whole, opts: { captureSql
         }),
       onCommandDone: (c, idle) => seen.done.push({ cmd: c.name, idle }),
     },
-    { capabilities: script.caps, captureSql: opts.captureSql ?? true, refuseLocalInfile: false },
+    { capabilities: script.caps, cacheMetadata: script.cacheMetadata ?? false, captureSql: opts.captureSql ?? true, refuseLocalInfile: false },
   );
   // the same walker settings as src/session/session.ts
   const client = new PacketWalker(tracker.fromClient, { headLimit: opts.headLimit ?? 64 * 1024, maxPacket: 1024 ** 3 });
@@ -141,6 +143,16 @@ export function resultSet(caps: number, columns: Buffer[], rows: Buffer[], statu
   if (!dep) out.push(eof(status));
   out.push(...rows);
   out.push(dep ? ok(caps, { header: 0xfe, status, warnings }) : eof(status, warnings));
+  return out;
+}
+
+/** A result set under MARIADB_CLIENT_CACHE_METADATA: without metadata, rows follow the column count at once. */
+export function cachedMetadataResultSet(caps: number, columns: Buffer[], rows: Buffer[], metadataFollows: boolean): Buffer[] {
+  const dep = (caps & Capability.DEPRECATE_EOF) !== 0;
+  const out = [encodeColumnCount({ count: columns.length, metadataFollows }, true)];
+  if (metadataFollows) out.push(...columns, ...(dep ? [] : [eof()]));
+  out.push(...rows);
+  out.push(dep ? ok(caps, { header: 0xfe }) : eof());
   return out;
 }
 
@@ -237,6 +249,30 @@ export function smallScripts(): Script[] {
           c(encodeComStmtClose({ statementId: 7 })),
           c(query('SELECT 1')),
           s(1, ...rs([colDef('1')], [encodeTextRow(['1'])])),
+        ],
+      },
+      {
+        // MariaDB 10.6+: a prepared statement's columns are sent again only when they change
+        name: `${tag}: MARIADB_CLIENT_CACHE_METADATA: EXECUTE with metadata, EXECUTE without, a text result set`,
+        caps,
+        cacheMetadata: true,
+        steps: [
+          c(encodeComStmtPrepare('SELECT id, name, d FROM t WHERE id > ?')),
+          s(
+            1,
+            encodeStmtPrepareOk({ statementId: 9, numColumns: 3, numParams: 1, warnings: 0 }),
+            colDef('?'),
+            ...(caps === CAPS_EOF ? [eof()] : []),
+            ...binCols(),
+            ...(caps === CAPS_EOF ? [eof()] : []),
+          ),
+          c(encodeComStmtExecute({ statementId: 9, flags: 0, iterationCount: 1, params: Buffer.from('00010800' + '0100000000000000', 'hex') })),
+          s(1, ...cachedMetadataResultSet(caps, binCols(), [binRow([42n, 'x', 2.5]), binRow([43n, null, null])], true)),
+          c(encodeComStmtExecute({ statementId: 9, flags: 0, iterationCount: 1, params: Buffer.from('00010800' + '0200000000000000', 'hex') })),
+          // no definitions, no EOF: a row may even start with the bytes of one (0x03 'def' is a binary row here)
+          s(1, ...cachedMetadataResultSet(caps, binCols(), [binRow([1n, 'def', 0]), binRow([0xfen, 'fe', -1]), binRow([3n, null, 1])], false)),
+          c(query('SELECT 1')),
+          s(1, ...cachedMetadataResultSet(caps, [colDef('1')], [encodeTextRow(['1'])], true)),
         ],
       },
       {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { PacketWalker } from '../../src/protocol/packet-walker.ts';
 import { encodePacket } from '../../src/protocol/packet.ts';
 import { ResultTracker } from '../../src/session/result-tracker.ts';
-import { encodeLocalInfileRequest } from '../../src/protocol/commands.ts';
+import { encodeComStmtExecute, encodeComStmtPrepare, encodeLocalInfileRequest, encodeStmtPrepareOk } from '../../src/protocol/commands.ts';
 import { ServerStatus } from '../../src/protocol/constants.ts';
 import { CAPS_DEPRECATE_EOF, bigRowScripts, byteByByte, err, ok, packets, query, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
 
@@ -35,6 +35,12 @@ const EXPECTED: Record<string, Row[]> = {
   ],
   'COM_STMT_PREPARE with params and columns, then EXECUTE with binary rows, then CLOSE': [
     ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_EXECUTE', 0, 3, 0, null],
+    ['COM_QUERY', 0, 1, 0, null],
+  ],
+  'MARIADB_CLIENT_CACHE_METADATA: EXECUTE with metadata, EXECUTE without, a text result set': [
+    ['COM_STMT_PREPARE', 0, 0, 0, null],
+    ['COM_STMT_EXECUTE', 0, 2, 0, null],
     ['COM_STMT_EXECUTE', 0, 3, 0, null],
     ['COM_QUERY', 0, 1, 0, null],
   ],
@@ -233,7 +239,7 @@ test('refuseLocalInfile: the walker stops after the 0xFB request and after the r
   const statements: Array<{ index: number; err: number | null }> = [];
   const tracker = new ResultTracker(
     { onCommand: () => undefined, onStatement: (r) => void statements.push({ index: r.index, err: r.error?.code ?? null }), onCommandDone: () => undefined },
-    { capabilities: CAPS_DEPRECATE_EOF, captureSql: true, refuseLocalInfile: true },
+    { capabilities: CAPS_DEPRECATE_EOF, cacheMetadata: false, captureSql: true, refuseLocalInfile: true },
   );
   const client = new PacketWalker(tracker.fromClient, { headLimit: 64 * 1024, maxPacket: 1024 ** 3 });
   const backend = new PacketWalker(tracker.fromBackend, { headLimit: 1024, maxPacket: 2 ** 31 });
@@ -258,4 +264,21 @@ test('refuseLocalInfile: the walker stops after the 0xFB request and after the r
     { index: 0, err: 4166 },
     { index: 1, err: null },
   ]);
+});
+
+test('an EXECUTE with the id -1 pipelined behind its PREPARE carries that PREPARE\'s SQL, not the one prepared before', () => {
+  const sqls: Array<string | null> = [];
+  const tracker = new ResultTracker(
+    { onCommand: (c) => void (c.name === 'COM_STMT_EXECUTE' && sqls.push(c.sql)), onStatement: () => undefined, onCommandDone: () => undefined },
+    { capabilities: CAPS_DEPRECATE_EOF, cacheMetadata: false, captureSql: true, refuseLocalInfile: false },
+  );
+  const client = new PacketWalker(tracker.fromClient, { headLimit: 64 * 1024, maxPacket: 1024 ** 3 });
+  const backend = new PacketWalker(tracker.fromBackend, { headLimit: 1024, maxPacket: 2 ** 31 });
+  const execute = (id: number): Buffer => encodeComStmtExecute({ statementId: id, flags: 0, iterationCount: 1, params: Buffer.alloc(0) });
+  client.walk(packets([encodeComStmtPrepare('SELECT 1')], 0));
+  backend.walk(packets([encodeStmtPrepareOk({ statementId: 1, numColumns: 0, numParams: 0, warnings: 0 })], 1));
+  client.walk(packets([execute(0xffffffff)], 0)); // not pipelined: the statement prepared last
+  backend.walk(packets([ok(CAPS_DEPRECATE_EOF)], 1));
+  client.walk(Buffer.concat([packets([encodeComStmtPrepare('SELECT 2')], 0), packets([execute(0xffffffff)], 0)])); // pipelined
+  assert.deepEqual(sqls, ['SELECT 1', 'SELECT 2']);
 });
