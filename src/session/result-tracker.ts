@@ -123,6 +123,9 @@ export class ResultTracker {
   /** SQL per server statement id, for auditing COM_STMT_EXECUTE (DESIGN §4: ids per leg are tracked). */
   readonly statements = new Map<number, string>();
   #lastPreparedId: number | null = null;
+  /** See takeRefusedInfileRequest / takeRefusedCommandEnd. */
+  #refusedRequest = -1;
+  #refusedEnded = false;
   /** Last status flags seen from the server (IN_TRANS etc.). */
   statusFlags = 0;
 
@@ -152,7 +155,6 @@ export class ResultTracker {
     return (this.statusFlags & ServerStatus.IN_TRANS) !== 0;
   }
 
-  /** True while the client is sending data that is not a command (LOCAL INFILE contents, auth answers). */
   /**
    * Length of the LOCAL INFILE request the walker just stopped after, or -1. Read once by the relay,
    * which answers the server with an empty packet (no file) and the client with LOCAL_INFILE_REFUSED.
@@ -162,7 +164,6 @@ export class ResultTracker {
     this.#refusedRequest = -1;
     return n;
   }
-  #refusedRequest = -1;
 
   /** True once after the walker stopped at the end of a refused command's response. */
   takeRefusedCommandEnd(): boolean {
@@ -170,8 +171,8 @@ export class ResultTracker {
     this.#refusedEnded = false;
     return ended;
   }
-  #refusedEnded = false;
 
+  /** True while the client is sending data that is not a command (LOCAL INFILE contents, auth answers). */
   get clientStreaming(): boolean {
     const head = this.#queue[0];
     return head !== undefined && (head.phase.kind === 'localInfile' || head.phase.kind === 'authExchange');
