@@ -24,6 +24,8 @@ const BATCH_MAX = 512;
  * sink either way (the queue is memory); a graceful shutdown flushes the batch first.
  */
 const BATCH_DELAY_MS = 20;
+/** statements run per event-loop turn once the batch is due */
+const SLICE = 64;
 /** prepared statements whose escaped SQL is kept as bytes, and the longest SQL kept */
 const SQL_BYTES_MAX = 10_000;
 const SQL_BYTES_LONGEST = 2048;
@@ -55,8 +57,11 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
   const pendingFacts: Array<SessionFacts | null> = new Array<SessionFacts | null>(BATCH_MAX).fill(null);
   const pendingItems: Array<StatementResult | AuditEvent | null> = new Array<StatementResult | AuditEvent | null>(BATCH_MAX).fill(null);
   const pendingAt = new Float64Array(BATCH_MAX);
+  /** items [done, pending) wait; a slice of the batch may have run already */
   let pending = 0;
+  let done = 0;
   let timer: NodeJS.Timeout | null = null;
+  let slice: NodeJS.Immediate | null = null;
   const writer = new JsonLinesWriter();
 
   // what every statement of a session / of a digest / of a prepared statement shares, serialized once
@@ -122,13 +127,9 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
     });
   };
 
-  /** Runs every pending item in order and hands the batch to the auditor; returns its back-pressure signal. */
-  const flush = (): Ret => {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    const n = pending;
-    pending = 0;
-    for (let i = 0; i < n; i++) {
+  /** Runs pending items in order, from `done` up to `end`, and hands them to the auditor as one chunk. */
+  const run = (end: number): Ret => {
+    for (let i = done; i < end; i++) {
       const s = pendingFacts[i] as SessionFacts | null;
       const item = pendingItems[i] as StatementResult | AuditEvent;
       pendingFacts[i] = null;
@@ -136,8 +137,28 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
       if (s !== null) record(s, item as StatementResult, pendingAt[i] as number);
       else writer.line(serializeEvent(item as AuditEvent), (item as AuditEvent).conn);
     }
+    done = end;
+    if (done === pending) done = pending = 0;
     const chunk = writer.seal();
     return chunk === null || auditor === null ? undefined : settle(auditor.emitChunk(chunk));
+  };
+
+  /** Runs every pending item now (a full batch, shutdown, a digest scrape); returns the back-pressure signal. */
+  const flush = (): Ret => {
+    if (timer !== null) clearTimeout(timer);
+    if (slice !== null) clearImmediate(slice);
+    timer = slice = null;
+    return run(pending);
+  };
+
+  /**
+   * The timer's batch, a slice per event-loop turn: a whole batch (hundreds of statements, ~1 ms) run at
+   * once stalls every session's relaying for that long, so sockets get their turn between slices.
+   */
+  const runSlice = (): void => {
+    timer = slice = null;
+    void run(Math.min(pending, done + SLICE));
+    if (pending > 0) slice = setImmediate(runSlice);
   };
 
   /** Queues an item; runs the batch at once when it is full or when the audit queue has no room left
@@ -147,8 +168,8 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
     pendingItems[pending] = item;
     pendingAt[pending] = at;
     pending++;
-    if (pending >= BATCH_MAX || (auditor !== null && auditor.room() <= pending)) return flush();
-    timer ??= setTimeout(flush, BATCH_DELAY_MS);
+    if (pending >= BATCH_MAX || (auditor !== null && auditor.room() <= pending - done)) return flush();
+    if (slice === null) timer ??= setTimeout(runSlice, BATCH_DELAY_MS);
   };
   const event = (e: AuditEvent): Ret => defer(null, e, 0);
 
