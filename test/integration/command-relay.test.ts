@@ -2,7 +2,7 @@
 // 64 MiB LONGBLOB, multi-statements, prepared statements of every column type compared with a direct
 // connection, LOAD DATA LOCAL INFILE (allowed and refused), COM_CHANGE_USER, a client killed mid-result
 // while 50 others keep working, and the per-statement hook reports. mysql2, the mariadb connector, the CLI.
-import { test, before, after } from 'node:test';
+import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { Framer } from '../../src/protocol/framer.ts';
 import mysql from 'mysql2/promise';
 import * as mariadb from 'mariadb';
 import { startMariaDb, USERS, type MariaDbServer } from '../harness/mariadb.ts';
-import { startTestSluice } from '../harness/sluice.ts';
+import { startTestSluice, type TestSluiceOptions } from '../harness/sluice.ts';
 import { runMariaDbCli } from '../harness/cli.ts';
 import type { SluiceHandle } from '../../src/main.ts';
 import type { SessionFacts } from '../../src/session/hooks.ts';
@@ -327,7 +327,13 @@ test('limits.allow_local_infile: false refuses LOAD DATA LOCAL with a clear erro
  * packet upstream on a plain leg), so the real server asks for files although the gateway cleared the
  * capability. `infileRequests` counts the server's requests for secret.tsv seen on the way back.
  */
-async function startCapabilityFlipper(target: number): Promise<{ port: number; infileRequests: () => number; stop: () => Promise<void> }> {
+interface Flipper {
+  port: number;
+  infileRequests: () => number;
+  stop: () => Promise<void>;
+}
+
+async function startCapabilityFlipper(target: number): Promise<Flipper> {
   let requests = 0;
   const sockets = new Set<Socket>();
   const server = createServer((up) => {
@@ -367,18 +373,21 @@ async function startCapabilityFlipper(target: number): Promise<{ port: number; i
   };
 }
 
-test('limits.allow_local_infile: false also refuses a server that asks for a file anyway: ERR 4166, no file read, connection usable', async (t) => {
+/** A gateway with `allow_local_infile: false` behind the flipper; both stop when the test ends. */
+async function startGuardedSluice(t: TestContext, opts: TestSluiceOptions): Promise<{ guarded: Sluice; flipper: Flipper }> {
   const flipper = await startCapabilityFlipper(db.port);
   let guarded: Sluice | undefined = undefined;
   t.after(async () => {
     await guarded?.stop(1000);
     await flipper.stop();
   });
+  guarded = await startTestSluice(flipper.port, { ...opts, config: { ...opts.config, limits: { allow_local_infile: false } } });
+  return { guarded, flipper };
+}
+
+test('limits.allow_local_infile: false also refuses a server that asks for a file anyway: ERR 4166, no file read, connection usable', async (t) => {
   const refused: StatementResult[] = [];
-  guarded = await startTestSluice(flipper.port, {
-    config: { limits: { allow_local_infile: false } },
-    hooks: [{ wantsSql: true, onStatement: (_s, r) => void refused.push(r) }],
-  });
+  const { guarded, flipper } = await startGuardedSluice(t, { hooks: [{ wantsSql: true, onStatement: (_s, r) => void refused.push(r) }] });
   const file = join(dir, 'secret.tsv');
   writeFileSync(file, '1\tsecret\n');
   let streamed = 0;
@@ -417,15 +426,8 @@ test('limits.allow_local_infile: false also refuses a server that asks for a fil
 });
 
 test('allow_local_infile: false with masking: a request right behind a masked result set is refused in packet mode', async (t) => {
-  const flipper = await startCapabilityFlipper(db.port);
-  let guarded: Sluice | undefined = undefined;
-  t.after(async () => {
-    await guarded?.stop(1000);
-    await flipper.stop();
-  });
-  guarded = await startTestSluice(flipper.port, {
+  const { guarded, flipper } = await startGuardedSluice(t, {
     config: {
-      limits: { allow_local_infile: false },
       masking: {
         default: ['v'],
         rules: [{ name: 'v', columns: ['testdb.pts.v'], mask: { type: 'full', char: '*' } }],
