@@ -146,6 +146,12 @@ export function resultSet(caps: number, columns: Buffer[], rows: Buffer[], statu
   return out;
 }
 
+/** The PREPARE response for `SELECT id, name, d FROM t WHERE id > ?`: one parameter, the three binCols(). */
+export function prepareOkSelect(caps: number, statementId: number): Buffer[] {
+  const eofIf = (caps & Capability.DEPRECATE_EOF) === 0 ? [eof()] : [];
+  return [encodeStmtPrepareOk({ statementId, numColumns: 3, numParams: 1, warnings: 0 }), colDef('?'), ...eofIf, ...binCols(), ...eofIf];
+}
+
 /** A result set under MARIADB_CLIENT_CACHE_METADATA: without metadata, rows follow the column count at once. */
 export function cachedMetadataResultSet(caps: number, columns: Buffer[], rows: Buffer[], metadataFollows: boolean): Buffer[] {
   const dep = (caps & Capability.DEPRECATE_EOF) !== 0;
@@ -235,14 +241,7 @@ export function smallScripts(): Script[] {
         caps,
         steps: [
           c(encodeComStmtPrepare('SELECT id, name, d FROM t WHERE id > ?')),
-          s(
-            1,
-            encodeStmtPrepareOk({ statementId: 7, numColumns: 3, numParams: 1, warnings: 0 }),
-            colDef('?'),
-            ...(caps === CAPS_EOF ? [eof()] : []),
-            ...binCols(),
-            ...(caps === CAPS_EOF ? [eof()] : []),
-          ),
+          s(1, ...prepareOkSelect(caps, 7)),
           c(encodeComStmtExecute({ statementId: 7, flags: 0, iterationCount: 1, params: Buffer.from('00010800' + '0100000000000000', 'hex') })),
           // the binary row of A3.7 (header 0x00, NULL bitmap offset 2) plus a NULL and a 0xFE-looking value
           s(1, ...rs(binCols(), [binRow([42n, 'x', 2.5]), binRow([43n, null, null]), binRow([0xfen, 'fe', -1])])),
@@ -258,14 +257,7 @@ export function smallScripts(): Script[] {
         cacheMetadata: true,
         steps: [
           c(encodeComStmtPrepare('SELECT id, name, d FROM t WHERE id > ?')),
-          s(
-            1,
-            encodeStmtPrepareOk({ statementId: 9, numColumns: 3, numParams: 1, warnings: 0 }),
-            colDef('?'),
-            ...(caps === CAPS_EOF ? [eof()] : []),
-            ...binCols(),
-            ...(caps === CAPS_EOF ? [eof()] : []),
-          ),
+          s(1, ...prepareOkSelect(caps, 9)),
           c(encodeComStmtExecute({ statementId: 9, flags: 0, iterationCount: 1, params: Buffer.from('00010800' + '0100000000000000', 'hex') })),
           s(1, ...cachedMetadataResultSet(caps, binCols(), [binRow([42n, 'x', 2.5]), binRow([43n, null, null])], true)),
           c(encodeComStmtExecute({ statementId: 9, flags: 0, iterationCount: 1, params: Buffer.from('00010800' + '0200000000000000', 'hex') })),
