@@ -19,7 +19,7 @@ import { MaskingController } from './masking-controller.ts';
 import type { MaskingPolicy } from '../masking/policy.ts';
 import type { GrantStore } from '../masking/grants.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
-import { parseProxyHeader, type ProxyAddresses, type ProxyHeader } from '../protocol/proxy-protocol.ts';
+import type { ProxyAddresses } from '../protocol/proxy-protocol.ts';
 import { Framer, type Frame } from '../protocol/framer.ts';
 import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, LocalInfileRefused, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
 import { splitUserTag, type Router } from '../routing/router.ts';
@@ -27,6 +27,7 @@ import type { Logger } from '../logger.ts';
 import { dialBackend } from './backend-dialer.ts';
 import { ReadBuffer } from './read-buffer.ts';
 import { HandshakeLeg, LegClosed } from './handshake-leg.ts';
+import { readProxyHeader } from './proxy-header-reader.ts';
 import { errPacketBytes, toSluiceError } from './err-map.ts';
 import { greetingCapabilities, greetingMariaDbCapabilities, upstreamCapabilities, upstreamMariaDbCapabilities } from './capabilities.ts';
 import { ResultTracker, type CommandStart, type StatementResult } from './result-tracker.ts';
@@ -224,36 +225,7 @@ export class Session {
 
   /** A load balancer in `proxy_protocol_networks` must open with a PROXY v1/v2 header naming the client. */
   async #readProxyHeader(): Promise<void> {
-    const socket = this.#client;
-    const header = await new Promise<ProxyHeader & { kind: 'v1' | 'v2' }>((resolve, reject) => {
-      let buf = Buffer.alloc(0);
-      const onData = (chunk: Buffer): void => {
-        buf = Buffer.concat([buf, chunk]);
-        let h: ProxyHeader;
-        try {
-          h = parseProxyHeader(buf);
-        } catch (e) {
-          cleanup();
-          reject(new BadHandshake(`expected a PROXY protocol header from the load balancer: ${(e as Error).message}`));
-          return;
-        }
-        if (h.kind === 'incomplete') return;
-        cleanup();
-        if (h.consumed < buf.length) socket.unshift(buf.subarray(h.consumed));
-        resolve(h);
-      };
-      const onClose = (): void => {
-        cleanup();
-        reject(new LegClosed('client', 'before its PROXY header'));
-      };
-      const cleanup = (): void => {
-        socket.off('data', onData);
-        socket.off('close', onClose);
-        socket.pause();
-      };
-      socket.on('data', onData);
-      socket.on('close', onClose);
-    });
+    const header = await readProxyHeader(this.#client);
     if (header.src !== null) {
       this.#clientEndpoint = header.src;
       this.#clientAddress = formatEndpoint(header.src);
