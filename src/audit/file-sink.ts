@@ -1,6 +1,7 @@
-// JSON Lines file sink. One batch = one Buffer = one write(2) (sonic-boom style), so a kill -9 can
-// only stop between whole batches; a torn tail (power loss, full disk) is repaired on open by cutting
-// the partial last line, so every line of the file always parses. Rotation by size and by UTC day
+// JSON Lines file sink. One batch = one Buffer = one write(2) (sonic-boom style). A kill -9 usually stops
+// between batches, but Linux may also stop a write(2) to a regular file at a page boundary when SIGKILL
+// arrives; that torn tail (like one from power loss or a full disk) has no '\n', so it is no line to a
+// JSON Lines reader, and open() cuts it before anything is written after it: every line always parses. Rotation by size and by UTC day
 // renames `x.jsonl` → `x.jsonl.1` → … → `x.jsonl.<keep>` (oldest deleted). fsync: every `fsync` ms when
 // dirty; `fsync: 0` syncs before each write() resolves. write() calls are sequential (one driver).
 

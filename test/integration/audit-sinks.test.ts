@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { connect as natsConnect, type JsMsg } from 'nats';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createAuditor } from '../../src/audit/auditor.ts';
+import { FileSink } from '../../src/audit/file-sink.ts';
 import { auditTimestamp, type QueryEvent } from '../../src/audit/events.ts';
 
 const NATS_SERVER = '/usr/sbin/nats-server';
@@ -72,6 +73,18 @@ test('file sink: SIGKILL of a writer mid-load leaves files whose every line pars
   assert.ok(files.length > 5, `rotation happened (${files.length} files)`);
   // oldest first: .N … .1, then the current file
   const ordered = files.map((f) => ({ f, n: f === 'sluice.jsonl' ? 0 : Number(f.split('.').pop()) })).sort((a, b) => b.n - a.n);
+  // Linux stops a write(2) to a regular file at a page boundary when SIGKILL arrives, so the current file
+  // may end in a torn last line without its '\n' (not a line: readers of JSON Lines wait for the '\n').
+  // The sink cuts it when it opens the file again, before it writes anything.
+  const current = join(dir, 'kill9', 'sluice.jsonl');
+  // the kill seldom lands inside a write: when it did not, tear the tail here, so the repair is always tested
+  if (readFileSync(current, 'utf8').endsWith('\n')) appendFileSync(current, '{"ts":"2026-11-');
+  const left = readFileSync(current, 'utf8');
+  const whole = left.slice(0, left.lastIndexOf('\n') + 1);
+  const reopened = new FileSink({ path: current, logger: silent });
+  await reopened.open();
+  await reopened.close();
+  assert.equal(readFileSync(current, 'utf8'), whole, 'reopening cuts a torn tail and keeps every whole line');
   let expect = 0;
   for (const { f } of ordered) {
     const text = readFileSync(join(dir, 'kill9', f), 'utf8');
