@@ -41,6 +41,22 @@ interface Entry {
   errors: number;
   first: number;
   last: number;
+  /** dropped from the table (handles holding it look it up again) */
+  evicted: boolean;
+}
+
+interface UserSeries {
+  readonly calls: HotCounterChild;
+  readonly time: HotHistogramChild;
+}
+
+/** See DigestStats.handle(). */
+export interface DigestHandle {
+  readonly hash: string;
+  readonly digest: string;
+  entry: Entry;
+  readonly user: UserSeries;
+  readonly tables: readonly HotCounterChild[];
 }
 
 export interface DigestStatsOptions {
@@ -54,6 +70,8 @@ export interface DigestStatsOptions {
   maxTables?: number;
   rerankMs?: number;
 }
+
+const NO_TABLES: readonly HotCounterChild[] = Object.freeze([]);
 
 const BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
@@ -92,30 +110,46 @@ export class DigestStats {
   }
 
   record(s: StatementSample): void {
-    const now = Date.now();
-    let e = this.#entries.get(s.hash);
-    if (e === undefined) {
-      if (this.#entries.size >= this.#max) this.#evict();
-      e = { hash: s.hash, series: null, digest: s.digest, calls: 0, totalNs: 0, maxNs: 0, rows: 0, errors: 0, first: now, last: now };
-      this.#entries.set(s.hash, e);
-      if (this.#top.size < this.#topN) this.#top.add(s.hash);
-    }
+    this.recordWith(this.handle(s.digest, s.hash, s.user, s.tables), s.durationNs, s.rows, s.error);
+  }
+
+  /** What record() looks up per statement (the digest's entry, the user's and the tables' series), looked
+   * up once: for the statements of one prepared statement in one session. */
+  handle(digest: string, hash: string, user: string, tables: StatementSample['tables']): DigestHandle {
+    return { hash, digest, entry: this.#entry(hash, digest), user: this.#userSeries(user), tables: tables.length > 0 ? this.#tableSeries(tables) : NO_TABLES };
+  }
+
+  /** One statement; `at` is its wall-clock time (epoch ms). */
+  recordWith(h: DigestHandle, durationNs: number, rows: number, error: boolean, at: number = Date.now()): void {
+    let e = h.entry;
+    if (e.evicted) e = h.entry = this.#entry(h.hash, h.digest);
     e.calls++;
-    e.totalNs += s.durationNs;
-    if (s.durationNs > e.maxNs) e.maxNs = s.durationNs;
-    e.rows += s.rows;
-    if (s.error) e.errors++;
-    e.last = now;
-    const seconds = s.durationNs / 1e9;
-    if (this.#top.has(s.hash)) {
-      e.series ??= { calls: this.#digestCalls.labels(s.hash), time: this.#digestTime.labels(s.hash) };
+    e.totalNs += durationNs;
+    if (durationNs > e.maxNs) e.maxNs = durationNs;
+    e.rows += rows;
+    if (error) e.errors++;
+    if (at > e.last) e.last = at;
+    const seconds = durationNs / 1e9;
+    if (this.#top.has(e.hash)) {
+      e.series ??= { calls: this.#digestCalls.labels(e.hash), time: this.#digestTime.labels(e.hash) };
       e.series.calls.inc();
       e.series.time.observe(seconds);
     }
-    const u = this.#userSeries(s.user);
-    u.calls.inc();
-    u.time.observe(seconds);
-    if (s.tables.length > 0) for (const child of this.#tableSeries(s.tables)) child.inc();
+    h.user.calls.inc();
+    h.user.time.observe(seconds);
+    for (const child of h.tables) child.inc();
+  }
+
+  #entry(hash: string, digest: string): Entry {
+    let e = this.#entries.get(hash);
+    if (e === undefined) {
+      if (this.#entries.size >= this.#max) this.#evict();
+      const now = Date.now();
+      e = { hash, series: null, digest, calls: 0, totalNs: 0, maxNs: 0, rows: 0, errors: 0, first: now, last: now, evicted: false };
+      this.#entries.set(hash, e);
+      if (this.#top.size < this.#topN) this.#top.add(hash);
+    }
+    return e;
   }
 
   /** Top digests by total time, like pt-query-digest's profile. */
@@ -164,9 +198,9 @@ export class DigestStats {
     }
     return child;
   }
-  readonly #userChildren = new Map<string, { calls: HotCounterChild; time: HotHistogramChild }>();
+  readonly #userChildren = new Map<string, UserSeries>();
 
-  #userSeries(name: string): { calls: HotCounterChild; time: HotHistogramChild } {
+  #userSeries(name: string): UserSeries {
     let c = this.#userChildren.get(name);
     if (c === undefined) {
       const user = this.#capped(this.#users, name, this.#maxUsers);
@@ -188,6 +222,7 @@ export class DigestStats {
     for (const e of this.#entries.values()) if (victim === null || e.totalNs < victim.totalNs) victim = e;
     if (victim === null) return;
     this.#entries.delete(victim.hash);
+    victim.evicted = true;
     if (this.#top.delete(victim.hash)) this.#removeSeries(victim);
   }
 

@@ -8,10 +8,8 @@
 import { isoSecondPrefix, type AuditError } from './events.ts';
 import type { LineChunk } from './queue.ts';
 
-export interface QueryLineParts {
-  /** wall-clock time of the statement, epoch ms (fractional: microseconds are written) */
-  readonly epochMs: number;
-  readonly conn: number;
+/** The part of a query line between `conn` and `duration_us`. */
+export interface QueryLineMiddle {
   /** querySessionJson() as UTF-8 */
   readonly session: Uint8Array;
   readonly command: string;
@@ -21,6 +19,12 @@ export interface QueryLineParts {
   readonly statementIndex: number | undefined;
   /** queryAnalysisJson() as UTF-8 */
   readonly analysis: Uint8Array;
+}
+
+export interface QueryLineParts extends QueryLineMiddle {
+  /** wall-clock time of the statement, epoch ms (fractional: microseconds are written) */
+  readonly epochMs: number;
+  readonly conn: number;
   readonly durationUs: number;
   readonly rows: number;
   readonly affected: number;
@@ -44,6 +48,16 @@ const ERROR = ascii(',"error":');
 const NULL_CLOSE = ascii('null}\n');
 const COMMA = 0x2c;
 const NL = 0x0a;
+
+/** Bytes a query line's head (`{"ts":…,"conn":N`) takes at most, and its tail besides masked columns and
+ * error (numbers, keys, newline). */
+const HEAD_ROOM = 128;
+const TAIL_ROOM = 256;
+
+/** Bytes #middle() writes at most (`command`: the cached `,"command":…,"sql":` bytes). */
+function middleLength(p: QueryLineMiddle, command: Buffer): number {
+  return 2 + p.session.length + command.length + p.sql.length + SQL_TRUNCATED.length + STATEMENT_INDEX.length + 20 + p.analysis.length;
+}
 
 /** JSON.stringify(sql) as UTF-8: what a query line carries as `"sql":…`. */
 export function sqlJsonBytes(sql: string): Buffer {
@@ -73,16 +87,57 @@ export class JsonLinesWriter {
   }
 
   query(p: QueryLineParts): void {
-    const masked = p.masked.length === 0 ? null : JSON.stringify(p.masked);
-    const error = p.error === null ? null : JSON.stringify(p.error);
-    this.#room(512 + p.command.length * 3 + p.session.length + p.sql.length + p.analysis.length + (masked?.length ?? 0) * 3 + (error?.length ?? 0) * 3);
+    const command = this.#command(p.command);
+    this.#room(HEAD_ROOM + middleLength(p, command));
+    this.#head(p.epochMs, p.conn);
+    this.#middle(p, command);
+    this.#tail(p.durationUs, p.rows, p.affected, p.bytesOut, p.masked, p.error, p.conn);
+  }
+
+  /**
+   * A query event whose middle (session, command, SQL, analysis: what every execution of one prepared
+   * statement in one session shares) the caller built once with middle(). The same bytes as query().
+   */
+  queryWithMiddle(
+    epochMs: number,
+    conn: number,
+    middle: Uint8Array,
+    durationUs: number,
+    rows: number,
+    affected: number,
+    bytesOut: number,
+    masked: readonly string[],
+    error: AuditError | null,
+  ): void {
+    this.#room(HEAD_ROOM + middle.length);
+    this.#head(epochMs, conn);
+    this.#put(middle);
+    this.#tail(durationUs, rows, affected, bytesOut, masked, error, conn);
+  }
+
+  /** `,<session>,"command":…,"sql":…[,…],<analysis>` of a query line, in memory of its own. */
+  middle(p: QueryLineMiddle): Buffer {
+    const command = this.#command(p.command);
+    this.#room(middleLength(p, command));
+    const start = this.#len;
+    this.#middle(p, command);
+    const out = Buffer.from(this.#buf.subarray(start, this.#len));
+    this.#len = start;
+    return out;
+  }
+
+  /** `{"ts":"…Z","event":"query","conn":N` */
+  #head(epochMs: number, conn: number): void {
     this.#put(TS_OPEN);
-    this.#timestamp(p.epochMs);
+    this.#timestamp(epochMs);
     this.#put(QUERY_CONN);
-    this.#number(p.conn);
+    this.#number(conn);
+  }
+
+  #middle(p: QueryLineMiddle, command: Buffer): void {
     this.#buf[this.#len++] = COMMA;
     this.#put(p.session);
-    this.#put(this.#command(p.command));
+    this.#put(command);
     this.#put(p.sql);
     if (p.sqlTruncated) this.#put(SQL_TRUNCATED);
     if (p.statementIndex !== undefined) {
@@ -91,14 +146,21 @@ export class JsonLinesWriter {
     }
     this.#buf[this.#len++] = COMMA;
     this.#put(p.analysis);
+  }
+
+  /** `,"duration_us":…}` and the newline */
+  #tail(durationUs: number, rows: number, affected: number, bytesOut: number, maskedColumns: readonly string[], auditError: AuditError | null, conn: number): void {
+    const masked = maskedColumns.length === 0 ? null : JSON.stringify(maskedColumns);
+    const error = auditError === null ? null : JSON.stringify(auditError);
+    this.#room(TAIL_ROOM + (masked?.length ?? 0) * 3 + (error?.length ?? 0) * 3);
     this.#put(DURATION);
-    this.#number(p.durationUs);
+    this.#number(durationUs);
     this.#put(ROWS);
-    this.#number(p.rows);
+    this.#number(rows);
     this.#put(AFFECTED);
-    this.#number(p.affected);
+    this.#number(affected);
     this.#put(BYTES_OUT);
-    this.#number(p.bytesOut);
+    this.#number(bytesOut);
     if (masked === null) {
       this.#put(MASKED_NONE_ERROR);
     } else {
@@ -113,7 +175,7 @@ export class JsonLinesWriter {
       this.#buf[this.#len++] = 0x7d; // }
       this.#buf[this.#len++] = NL;
     }
-    this.#end(p.conn);
+    this.#end(conn);
   }
 
   /** The events written since the last seal, in memory of their own (the queue holds it until every sink

@@ -66,22 +66,20 @@ test('JsonLinesWriter writes the same bytes as serializeEvent, a batch per buffe
           writer.line(serializeEvent(e), e.conn);
           continue;
         }
-        writer.query({
-          epochMs: ms,
-          conn: e.conn,
+        const middle = {
           session: utf8(querySessionJson(e.client, e.user, e.route, e.backend, e.schema)),
           command: e.command,
           sql: sqlJsonBytes(e.sql),
           sqlTruncated: e.sql_truncated === true,
           statementIndex: e.statement_index,
           analysis: utf8(queryAnalysisJson(e.digest, e.tables)),
-          durationUs: e.duration_us,
-          rows: e.rows,
-          affected: e.affected,
-          bytesOut: e.bytes_out,
-          masked: e.masked,
-          error: e.error,
-        });
+        };
+        // both ways of writing a query line: from its parts, and from a middle built once (prepared statements)
+        if (e.conn % 2 === 0) {
+          writer.query({ ...middle, epochMs: ms, conn: e.conn, durationUs: e.duration_us, rows: e.rows, affected: e.affected, bytesOut: e.bytes_out, masked: e.masked, error: e.error });
+        } else {
+          writer.queryWithMiddle(ms, e.conn, writer.middle(middle), e.duration_us, e.rows, e.affected, e.bytes_out, e.masked, e.error);
+        }
       }
       const chunk = writer.seal();
       assert.ok(chunk !== null);
