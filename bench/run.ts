@@ -3,8 +3,7 @@
 // HAProxy, naive relay, Sluice variants), runs sysbench interleaved across paths, then the
 // streaming and idle-connection scenarios, and writes bench/results/<date>-<sha>.{json,svg}
 // plus a section of docs/benchmarks.md. Everything is bounded and stopped by PID in finally.
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,7 @@ import type { MariaDbServer } from '../test/harness/mariadb.ts';
 import { cpuMicros, killAllSync, memKiB, rssSampler, run, stopAll } from './lib/proc.ts';
 import { ALL_PATHS, startPath } from './lib/paths.ts';
 import type { Ctx, PathName, StartedPath } from './lib/paths.ts';
-import { prepare, runWorkload, setSslDir, TABLES } from './lib/sysbench.ts';
+import { makeCert, prepare, runWorkload, TABLES } from './lib/sysbench.ts';
 import { idleAndHandshakes, streamThrough } from './lib/scenarios.ts';
 import type { ConnResult, StreamResult } from './lib/scenarios.ts';
 import { runMicro } from './lib/micro.ts';
@@ -93,30 +92,6 @@ function machine(db: MariaDbServer | null): Record<string, string | number> {
     nofileSoft: run('sh', ['-c', 'ulimit -Sn']),
     nofileHard: run('sh', ['-c', 'ulimit -Hn']),
   };
-}
-
-/**
- * One self-signed certificate for mariadbd and Sluice's listener; copies under the names
- * sysbench 1.0 loads from its working directory (it is its own CA and client cert).
- */
-function makeCert(dir: string): { cert: string; key: string } | null {
-  const cert = join(dir, 'server.pem');
-  const key = join(dir, 'server.key');
-  try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1'],
-      { stdio: 'ignore', timeout: 20000 },
-    );
-    copyFileSync(cert, join(dir, 'cacert.pem'));
-    copyFileSync(cert, join(dir, 'client-cert.pem'));
-    copyFileSync(key, join(dir, 'client-key.pem'));
-    setSslDir(dir);
-    return { cert, key };
-  } catch {
-    return null;
-  }
 }
 
 function hardNofile(): number {

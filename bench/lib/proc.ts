@@ -4,13 +4,15 @@
 // runner calls it in `finally`); only 127.0.0.1 is ever dialled; every wait is bounded.
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const HOST = '127.0.0.1';
 
-const CLK_TCK = ((): number => {
+/** clock ticks per second of /proc's CPU times */
+export const CLK_TCK = ((): number => {
   try {
     const v = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
     return Number.isFinite(v) && v > 0 ? v : 100;
@@ -58,6 +60,13 @@ export function spawnChild(
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
+  // SLUICE_BENCH_CHILD_LOG=dir: every child's whole output also goes to dir/<name>-<pid>.log (debugging)
+  const logDir = process.env['SLUICE_BENCH_CHILD_LOG'];
+  if (logDir !== undefined && logDir !== '') {
+    const log = createWriteStream(join(logDir, `${name}-${proc.pid}.log`));
+    proc.stdout?.pipe(log);
+    proc.stderr?.on('data', (b: Buffer) => log.write(b));
+  }
   let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   proc.on('exit', (code, signal) => {
     exit = { code, signal };

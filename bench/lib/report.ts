@@ -132,10 +132,15 @@ export function ratios(s: readonly SummaryRow[], stream: readonly StreamResult[]
   add('sluice/naive CPU/query, point_select 8t', ratio(cpu('sluice', PS, 8), cpu('naive', PS, 8)), '≤ 1.2', (v) => v <= 1.2);
   add('sluice/haproxy QPS, read_only 8t', ratio(qps('sluice', RO, 8), qps('haproxy', RO, 8)), 'report');
   add('sluice-audit/sluice QPS, point_select 8t', ratio(qps('sluice-audit', PS, 8), qps('sluice', PS, 8)), '≥ 0.95', (v) => v >= 0.95);
+  // the audit's cost in relay CPU: steadier than the QPS ratio on a noisy machine (docs/benchmarks.md § Noise)
+  const auditCpu = cpu('sluice-audit', PS, 8);
+  const plainCpu = cpu('sluice', PS, 8);
+  add('sluice-audit − sluice relay CPU µs/query, point_select 8t', auditCpu == null || plainCpu == null ? null : auditCpu - plainCpu, 'report');
   add('sluice-mask-none/sluice QPS, point_select 8t', ratio(qps('sluice-mask-none', PS, 8), qps('sluice', PS, 8)), '≥ 0.97', (v) => v >= 0.97);
   add('sluice-mask-all/sluice QPS, point_select 8t', ratio(qps('sluice-mask-all', PS, 8), qps('sluice', PS, 8)), 'report');
   add('sluice-tls/sluice QPS, point_select 8t', ratio(qps('sluice-tls', PS, 8), qps('sluice', PS, 8)), '≥ 0.7', (v) => v >= 0.7);
   add('sluice-tls/direct-tls QPS, point_select 8t', ratio(qps('sluice-tls', PS, 8), qps('direct-tls', PS, 8)), 'report');
+  add('direct-tls/direct QPS, point_select 8t', ratio(qps('direct-tls', PS, 8), qps('direct', PS, 8)), 'ref: TLS without a relay');
   const st = (p: string): StreamResult | undefined => stream.find((x) => x.path === p && x.error === undefined);
   add('stream sluice/haproxy MB/s', ratio(st('sluice')?.mbPerSec, st('haproxy')?.mbPerSec), '≥ 0.8', (v) => v >= 0.8);
   const peak = st('sluice')?.relayPeakRssKiB;

@@ -2,7 +2,9 @@
 // Contract: bounded by --time plus a hard kill timeout; returns QPS, latency
 // percentiles (p95/p99 from --histogram, sysbench's own --percentile=99 as a check)
 // and the raw query count used for CPU-per-query; throws with sysbench's last lines.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { HOST } from './proc.ts';
 
 export interface DbCreds {
@@ -121,7 +123,7 @@ export async function runWorkload(
   workload: 'oltp_point_select' | 'oltp_read_only',
   port: number,
   creds: DbCreds,
-  opts: { threads: number; seconds: number; tableSize: number; ssl: boolean },
+  opts: { threads: number; seconds: number; tableSize: number; ssl: boolean; rate?: number },
 ): Promise<SysbenchResult> {
   const out = await exec(
     [
@@ -133,9 +135,34 @@ export async function runWorkload(
       '--percentile=99',
       '--histogram=on',
       '--db-ps-mode=auto',
+      ...(opts.rate !== undefined ? [`--rate=${opts.rate}`] : []),
       'run',
     ],
     (opts.seconds + 30) * 1000,
   );
   return parseReport(out);
+}
+
+/**
+ * One self-signed certificate for mariadbd and Sluice's listener; copies under the names
+ * sysbench 1.0 loads from its working directory (it is its own CA and client cert).
+ */
+export function makeCert(dir: string): { cert: string; key: string } | null {
+  const cert = join(dir, 'server.pem');
+  const key = join(dir, 'server.key');
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1'],
+      { stdio: 'ignore', timeout: 20000 },
+    );
+    copyFileSync(cert, join(dir, 'cacert.pem'));
+    copyFileSync(cert, join(dir, 'client-cert.pem'));
+    copyFileSync(key, join(dir, 'client-key.pem'));
+    setSslDir(dir);
+    return { cert, key };
+  } catch {
+    return null;
+  }
 }
