@@ -27,6 +27,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = Number(process.env.SLUICE_TEST_CONCURRENCY ?? Math.max(2, availableParallelism() + 1));
-const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files];
+// A hang must fail the run, not stall CI: Node 20 applies --test-timeout to each file as a whole (the file
+// is cancelled and reported with the tests it finished), and --test-force-exit ends a file whose tests are
+// done even when a leaked handle would keep it alive. The slowest file takes about a minute here.
+const fileTimeoutMs = Number(process.env.SLUICE_TEST_FILE_TIMEOUT_MS ?? 10 * 60_000);
+const args = [
+  '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, '--test-force-exit',
+  '--test-reporter=spec', ...files,
+];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

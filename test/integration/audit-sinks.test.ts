@@ -186,6 +186,16 @@ async function startNats(port: number, storeDir: string): Promise<ChildProcess> 
   return p;
 }
 
+/** SIGTERM, and SIGKILL if nats-server has not exited within 10 s (a shutdown must not hang the test). */
+async function stopNats(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = once(p, 'exit');
+  p.kill('SIGTERM');
+  const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 test('NATS JetStream: 5,000 events across a nats-server restart arrive exactly once and in order', async () => {
   const port = await freePort();
   const store = join(dir, 'nats-store');
@@ -201,11 +211,7 @@ test('NATS JetStream: 5,000 events across a nats-server restart arrive exactly o
     const r = a.emit(q(i, 1 + (i % 7)));
     if (r instanceof Promise) await r;
     if (i % 50 === 49) await new Promise((r2) => setTimeout(r2, 1));
-    if (i === 2000) {
-      const exited = once(nats, 'exit');
-      nats.kill('SIGTERM');
-      await exited;
-    }
+    if (i === 2000) await stopNats(nats);
     if (i === 3000) nats = await startNats(port, store);
   }
   await a.close({ timeoutMs: 40_000 });
@@ -223,20 +229,21 @@ test('NATS JetStream: 5,000 events across a nats-server restart arrive exactly o
     const msgs = await consumer.consume();
     const got: number[] = [];
     const ids = new Set<string>();
+    // a stalled consumer must fail the test, not hang it: stop() ends the iteration below
+    const deadline = setTimeout(() => void msgs.stop(), 30_000);
     for await (const m of msgs as AsyncIterable<JsMsg>) {
       got.push(idx(m.string()));
       ids.add(m.headers?.get('Nats-Msg-Id') ?? '');
       if (got.length === N) break;
     }
+    clearTimeout(deadline);
     assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), 'every event once, in order');
     assert.equal(ids.size, N);
     assert.ok([...ids].every((id) => /^gw1-[0-9a-z]+-\d+-\d+$/.test(id)), 'msgID = <gateway>-<boot>-<conn>-<seq>');
   } finally {
     await nc.close();
   }
-  const exited = once(nats, 'exit');
-  nats.kill('SIGTERM');
-  await exited;
+  await stopNats(nats);
 });
 
 test('when_full: drop under a stalled sink drops and counts; the healthy sink gets exactly what was accepted', async () => {
