@@ -154,10 +154,16 @@ test('SIGKILL of Sluice mid-load leaves an audit file whose every line parses', 
     const deadline = Date.now() + 20_000;
     let conns: mysql.Connection[] = [];
     while (conns.length === 0) {
-      try {
-        conns = await Promise.all(Array.from({ length: 5 }, () => mysql.createConnection({ host: '127.0.0.1', port, ...USERS.native, database: 'testdb' })));
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`sluice did not start: ${stderr}`, { cause: e });
+      const tries = await Promise.allSettled(
+        Array.from({ length: 5 }, () => mysql.createConnection({ host: '127.0.0.1', port, ...USERS.native, database: 'testdb' })),
+      );
+      const ok = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
+      if (ok.length === tries.length) conns = ok;
+      else {
+        // the listener came up mid-try: close the connections that made it, so none outlives the test
+        for (const c of ok) c.destroy();
+        const why = tries.find((t) => t.status === 'rejected')?.reason as unknown;
+        if (Date.now() > deadline) throw new Error(`sluice did not start: ${stderr}`, { cause: why });
         await new Promise((r) => setTimeout(r, 100));
       }
     }
