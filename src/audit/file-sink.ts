@@ -37,6 +37,15 @@ function utcDay(ms: number): number {
   return Math.floor(ms / 86_400_000);
 }
 
+/** What is left of `pieces` once their first `n` bytes are written (views, no copy). */
+export function piecesAfter(pieces: readonly Buffer[], n: number): readonly Buffer[] {
+  let i = 0;
+  let skip = n;
+  while (i < pieces.length && skip >= (pieces[i] as Buffer).length) skip -= (pieces[i++] as Buffer).length;
+  if (i === pieces.length) return [];
+  return [(pieces[i] as Buffer).subarray(skip), ...pieces.slice(i + 1)];
+}
+
 function isNoEnt(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ENOENT';
 }
@@ -91,7 +100,7 @@ export class FileSink implements AuditSink {
     }
     if (from === 0 && (this.#size + batch.bytes <= this.#maxSize || (this.#size === 0 && batch.count === 1))) {
       // hot path: the batch's bytes as the producers wrote them, one write
-      await this.#append(batch.data.length === 1 ? (batch.data[0] as Buffer) : Buffer.concat(batch.data, batch.bytes));
+      await this.#append(batch.data);
       this.#writtenThrough = batch.firstSeq + batch.count;
     } else {
       await this.#writeSplit(batch, from);
@@ -129,7 +138,7 @@ export class FileSink implements AuditSink {
       const line = batch.line(i);
       const len = line.length + 1;
       if (this.#size + chunkLen + len > this.#maxSize && this.#size + chunkLen > 0) {
-        if (chunkLen > 0) await this.#append(Buffer.concat(chunk, chunkLen));
+        if (chunkLen > 0) await this.#append(chunk);
         this.#writtenThrough = batch.firstSeq + i;
         chunk = [];
         chunkLen = 0;
@@ -138,19 +147,21 @@ export class FileSink implements AuditSink {
       chunk.push(line, NL_BUF);
       chunkLen += len;
     }
-    if (chunkLen > 0) await this.#append(Buffer.concat(chunk, chunkLen));
+    if (chunkLen > 0) await this.#append(chunk);
     this.#writtenThrough = batch.firstSeq + batch.count;
   }
 
-  async #append(buf: Buffer): Promise<void> {
+  /** The pieces in order, with one writev(2) (no copy into one buffer); a short write goes on from where
+   * it stopped. */
+  async #append(pieces: readonly Buffer[]): Promise<void> {
     const fh = this.#fh;
     if (fh === null) throw new Error(`audit file ${this.#path} is not open`);
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await fh.write(buf, off, buf.length - off, null);
-      off += bytesWritten;
+    let rest = pieces;
+    while (rest.length > 0) {
+      const { bytesWritten } = await fh.writev(rest as Buffer[]);
       this.#size += bytesWritten;
       this.#dirty = true;
+      rest = piecesAfter(rest, bytesWritten);
     }
   }
 

@@ -114,7 +114,7 @@ export class NatsSink implements AuditSink {
   }
 
   #msgId(batch: Batch, i: number): string {
-    return `${this.#opts.gatewayId}-${this.#boot}-${batch.conns[i] ?? 0}-${batch.firstSeq + i}`;
+    return `${this.#opts.gatewayId}-${this.#boot}-${batch.conn(i)}-${batch.firstSeq + i}`;
   }
 
   async #ensureStream(): Promise<void> {

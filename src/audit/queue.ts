@@ -38,7 +38,8 @@ export function lineChunk(line: string, conn: number): LineChunk {
 }
 
 /** A run of consecutive events for one consumer, as JSON Lines. `firstSeq` numbers them (per queue,
- * from 0) so a sink can derive retry-stable ids. */
+ * from 0) so a sink can derive retry-stable ids. Valid until the consumer acks it: `line()` and `conn()`
+ * read the queue's ring (a batch costs no per-event arrays); the Buffers they return stay valid. */
 export interface Batch {
   readonly count: number;
   readonly firstSeq: number;
@@ -46,8 +47,8 @@ export interface Batch {
   readonly bytes: number;
   /** the batch's JSON Lines bytes ('\n' after each event) in as few pieces as they are stored: views, no copy */
   readonly data: readonly Buffer[];
-  /** connection id of each event */
-  readonly conns: readonly number[];
+  /** event i's connection id */
+  conn(i: number): number;
   /** event i's line without its '\n' (a view) */
   line(i: number): Buffer;
 }
@@ -154,12 +155,9 @@ export class AuditQueue {
     const avail = this.#head - c.cursor;
     if (avail === 0) return null;
     const n0 = Math.min(avail, maxEvents);
-    const bufs: Buffer[] = [];
-    const starts: number[] = [];
-    const ends: number[] = [];
-    const conns: number[] = [];
     const data: Buffer[] = [];
     let bytes = 0;
+    let count = 0;
     // contiguous lines of one chunk become one view
     let runBuf: Buffer | null = null;
     let runStart = 0;
@@ -170,10 +168,7 @@ export class AuditQueue {
       const start = this.#starts[idx] as number;
       const end = this.#ends[idx] as number;
       if (i > 0 && bytes + end - start > maxBytes) break;
-      bufs.push(buf);
-      starts.push(start);
-      ends.push(end);
-      conns.push(this.#conns[idx] as number);
+      count++;
       bytes += end - start;
       if (buf === runBuf && start === runEnd) {
         runEnd = end;
@@ -185,13 +180,22 @@ export class AuditQueue {
       }
     }
     if (runBuf !== null) data.push(runBuf.subarray(runStart, runEnd));
+    const first = c.cursor;
+    const slot = (i: number): number => {
+      if (!(i >= 0 && i < count)) throw new RangeError(`audit batch has no event ${i} (count ${count})`);
+      if (c.cursor !== first) throw new Error('audit batch read after its consumer acked it');
+      return (first + i) % this.#capacity;
+    };
     return {
-      count: conns.length,
-      firstSeq: c.cursor,
+      count,
+      firstSeq: first,
       bytes,
       data,
-      conns,
-      line: (i) => (bufs[i] as Buffer).subarray(starts[i], (ends[i] as number) - 1),
+      conn: (i) => this.#conns[slot(i)] as number,
+      line: (i) => {
+        const idx = slot(i);
+        return (this.#bufs[idx] as Buffer).subarray(this.#starts[idx], (this.#ends[idx] as number) - 1);
+      },
     };
   }
 

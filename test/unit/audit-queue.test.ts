@@ -89,9 +89,11 @@ test('fan-out: each consumer reads every event in order at its own pace; the slo
   for (let i = 0; i < 4; i++) assert.equal(q.enqueue(ev(i % 2, i)), true);
   const fb = q.peek(fast, 100);
   assert.deepEqual(lines(fb).map(nOf), [0, 1, 2, 3]);
-  assert.deepEqual(fb?.conns, [0, 1, 0, 1]);
+  assert.deepEqual(fb && Array.from({ length: fb.count }, (_, i) => fb.conn(i)), [0, 1, 0, 1]);
   assert.equal(fb?.firstSeq, 0);
   q.ack(fast, 4);
+  assert.throws(() => fb?.line(0), /after its consumer acked it/, 'a batch reads the ring: no reads once acked');
+  assert.throws(() => q.peek(slow, 2)?.conn(2), RangeError);
   assert.equal(q.pending(fast), 0);
   assert.equal(q.pending(slow), 4);
   assert.equal(q.enqueue(ev(0, 4)), false, 'the stalled consumer holds the ring: full');
@@ -180,7 +182,7 @@ test('chunks: a batch of lines in one buffer is read back as one view, line by l
   const b = q.peek(c, 100);
   assert.ok(b);
   assert.deepEqual(lines(b).map(nOf), [0, 1, 2, 3, 4, 5]);
-  assert.deepEqual(b.conns, [7, 7, 7, 2, 7, 7]);
+  assert.deepEqual(Array.from({ length: b.count }, (_, i) => b.conn(i)), [7, 7, 7, 2, 7, 7]);
   assert.equal(b.data.length, 3, 'one view per chunk: no copy, no view per line');
   assert.equal(b.data[0]?.buffer, a.buf.buffer);
   assert.equal(Buffer.concat(b.data).toString(), `${lines(b).join('\n')}\n`);
