@@ -348,9 +348,10 @@ export class ResultTracker {
     const count = readLenenc(buf, r, off + head);
     const binary = f.cmd.code !== Command.COM_QUERY && f.cmd.code !== Command.COM_PROCESS_INFO;
     if (this.#cacheMetadata && r.pos < off + head && buf[r.pos] === 0) {
-      // the client has these columns cached: its rows follow at once (never with masking, which is why
-      // the capability is only offered without it; see session/capabilities.ts)
-      f.phase = { kind: 'rows', binary };
+      // the client has these columns cached: no definitions follow, but without DEPRECATE_EOF the EOF that
+      // ends them still does (PROTOCOL-NOTES A3.6; libmariadb's EXECUTEs look like this). Never with
+      // masking, which is why the capability is only offered without it; see session/capabilities.ts
+      f.phase = this.#deprecateEof ? { kind: 'rows', binary } : { kind: 'columnsEof', binary };
       return;
     }
     this.observer?.onResultSetStart(f.cmd, count);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { startMariaDb, type MariaDbServer } from '../harness/mariadb.ts';
 import { startTestSluice } from '../harness/sluice.ts';
 import type { SluiceHandle } from '../../src/main.ts';
+import type { StatementResult } from '../../src/session/result-tracker.ts';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-pymysql lives
 const PERL = '/usr/bin/perl';
@@ -26,11 +27,16 @@ const SYSBENCH = '/usr/bin/sysbench';
 let db: MariaDbServer;
 let sluice: SluiceHandle & { port: number };
 let dir: string;
+/** Every statement Sluice's tracker reported, with the session's user. */
+const tracked: Array<{ user: string | null; result: StatementResult }> = [];
 
 before(async () => {
   db = await startMariaDb();
   // TLS preferred with the certificate Sluice generates: plaintext and TLS clients on one listener
-  sluice = await startTestSluice(db.port, { config: { listeners: [{ name: 'main', address: '127.0.0.1:0', tls: { mode: 'preferred' } }] } });
+  sluice = await startTestSluice(db.port, {
+    config: { listeners: [{ name: 'main', address: '127.0.0.1:0', tls: { mode: 'preferred' } }] },
+    hooks: [{ wantsSql: true, onStatement: (f, result) => void tracked.push({ user: f.user, result }) }],
+  });
   dir = await mkdtemp(join(tmpdir(), 'sluice-interop-'));
 });
 after(async () => {
@@ -279,6 +285,32 @@ test('Perl DBD::MariaDB: native and ed25519 logins, placeholders, text and serve
   assert.deepEqual({ prepare: after.prepare - before.prepare, execute: after.execute - before.execute }, { prepare: 1, execute: 1 });
   assert.equal(after.longData, before.longData);
   await assertStored(table);
+});
+
+// libmariadb negotiates MARIADB_CLIENT_CACHE_METADATA but not DEPRECATE_EOF: the server then sends a prepared
+// statement's EXECUTE as column count (metadata follows = 0), the EOF that would end the definitions, rows,
+// EOF (PROTOCOL-NOTES A3.6). The tracker must end each EXECUTE at the second EOF, not the first.
+const PERL_CACHED_METADATA = String.raw`
+use strict; use warnings; use DBI;
+my $d = DBI->connect("DBI:MariaDB:database=testdb;host=127.0.0.1;port=$ENV{SL_PORT};mariadb_server_prepare=1", 'cm', 'cmpw', { RaiseError => 1, PrintError => 0 });
+my $st = $d->prepare(q{SELECT seq, CONCAT('v', seq) FROM seq_1_to_10 WHERE seq <= ?});
+for my $n (3, 7, 1, 0) { $st->execute($n); my $k = 0; $k++ while $st->fetchrow_arrayref; print "n$n $k\n"; }
+my ($x) = $d->selectrow_array('SELECT 42'); print "after $x\n";
+$d->disconnect;
+`;
+
+test('Perl DBD::MariaDB (libmariadb: cached metadata, EOF mode): every server-prepared EXECUTE is tracked to its end with its rows', async () => {
+  await db.sql("CREATE USER IF NOT EXISTS 'cm'@'%' IDENTIFIED BY 'cmpw'; GRANT SELECT ON testdb.* TO 'cm'@'%';");
+  const r = await run(PERL, ['-e', PERL_CACHED_METADATA], { SL_PORT: String(sluice.port) }, 30_000);
+  assertLines(r, ['n3 3', 'n7 7', 'n1 1', 'n0 0', 'after 42'], 'perl');
+  const mine = tracked.filter((t) => t.user === 'cm' && t.result.command.name === 'COM_STMT_EXECUTE');
+  assert.deepEqual(
+    mine.map((t) => [t.result.command.sql, t.result.rows, t.result.error]),
+    [
+      ...[3, 7, 1, 0].map((n) => ["SELECT seq, CONCAT('v', seq) FROM seq_1_to_10 WHERE seq <= ?", n, null]),
+      ['SELECT 42', 1, null],
+    ],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------

@@ -152,11 +152,13 @@ export function prepareOkSelect(caps: number, statementId: number): Buffer[] {
   return [encodeStmtPrepareOk({ statementId, numColumns: 3, numParams: 1, warnings: 0 }), colDef('?'), ...eofIf, ...binCols(), ...eofIf];
 }
 
-/** A result set under MARIADB_CLIENT_CACHE_METADATA: without metadata, rows follow the column count at once. */
+/** A result set under MARIADB_CLIENT_CACHE_METADATA: without metadata no column definitions follow the column
+ * count, but the EOF after them still does unless DEPRECATE_EOF (PROTOCOL-NOTES A3.6, measured). */
 export function cachedMetadataResultSet(caps: number, columns: Buffer[], rows: Buffer[], metadataFollows: boolean): Buffer[] {
   const dep = (caps & Capability.DEPRECATE_EOF) !== 0;
   const out = [encodeColumnCount({ count: columns.length, metadataFollows }, true)];
-  if (metadataFollows) out.push(...columns, ...(dep ? [] : [eof()]));
+  if (metadataFollows) out.push(...columns);
+  if (!dep) out.push(eof());
   out.push(...rows);
   out.push(dep ? ok(caps, { header: 0xfe }) : eof());
   return out;
@@ -261,7 +263,7 @@ export function smallScripts(): Script[] {
           c(encodeComStmtExecute({ statementId: 9, flags: 0, iterationCount: 1, params: Buffer.from('00010800' + '0100000000000000', 'hex') })),
           s(1, ...cachedMetadataResultSet(caps, binCols(), [binRow([42n, 'x', 2.5]), binRow([43n, null, null])], true)),
           c(encodeComStmtExecute({ statementId: 9, flags: 0, iterationCount: 1, params: Buffer.from('00010800' + '0200000000000000', 'hex') })),
-          // no definitions, no EOF: a row may even start with the bytes of one (0x03 'def' is a binary row here)
+          // no definitions (and under DEPRECATE_EOF no EOF): a row may even start with the bytes of one (0x03 'def' is a binary row here)
           s(1, ...cachedMetadataResultSet(caps, binCols(), [binRow([1n, 'def', 0]), binRow([0xfen, 'fe', -1]), binRow([3n, null, 1])], false)),
           c(query('SELECT 1')),
           s(1, ...cachedMetadataResultSet(caps, [colDef('1')], [encodeTextRow(['1'])], true)),
