@@ -133,6 +133,24 @@ export function compilePolicy(cfg: MaskingConfig, opts: CompileOptions = {}): Ma
 // ---------------------------------------------------------------------------------------------------------
 // plans
 
+/**
+ * The plan for rows that cannot be judged because their column definitions are unknown (fail closed): every
+ * value NULL. It needs only the column count: a text row of NULLs is one 0xFB per column, a binary row is
+ * its 0x00 header and a NULL bitmap with every column's bit set (bits start at offset 2).
+ */
+export function withholdAll(columns: number): ResultPlan {
+  const text = Buffer.alloc(columns, 0xfb);
+  const binary = Buffer.alloc(1 + ((columns + 7 + 2) >> 3));
+  for (let i = 0; i < columns; i++) binary[1 + ((i + 2) >> 3)]! |= 1 << ((i + 2) & 7);
+  return {
+    maskedColumns: ['*'],
+    rules: [],
+    warnings: [],
+    maskTextRow: () => text,
+    maskBinaryRow: () => binary,
+  };
+}
+
 type Action =
   | { readonly k: 'whole'; readonly masker: Masker; readonly cell: StringCell }
   | { readonly k: 'const'; readonly value: TypedConstant }

@@ -17,22 +17,17 @@ export const GATEWAY_CAPABILITIES =
     ~Capability.REMEMBER_OPTIONS) >>>
   0;
 
-/** MariaDB extended capabilities the relay always handles. */
+/**
+ * MariaDB extended capabilities the relay handles. CACHE_METADATA: the server sends a prepared statement's
+ * column definitions only when they change, not with every COM_STMT_EXECUTE; masking keeps each statement's
+ * definitions for the EXECUTEs that skip them (session/masking-controller.ts).
+ */
 export const GATEWAY_MARIADB_CAPABILITIES =
-  MariaDbCapability.PROGRESS | MariaDbCapability.STMT_BULK_OPERATIONS | MariaDbCapability.EXTENDED_METADATA;
+  MariaDbCapability.PROGRESS | MariaDbCapability.STMT_BULK_OPERATIONS | MariaDbCapability.EXTENDED_METADATA | MariaDbCapability.CACHE_METADATA;
 
 export interface CapabilityPolicy {
   /** Relay LOAD DATA LOCAL INFILE (limits.allow_local_infile). */
   allowLocalInfile: boolean;
-}
-
-export interface MariaDbCapabilityPolicy {
-  /**
-   * Offer MARIADB_CLIENT_CACHE_METADATA: the server then sends a prepared statement's column definitions
-   * only when they change, not with every COM_STMT_EXECUTE. Only without masking, which must see the
-   * definitions of every result set it might rewrite.
-   */
-  cacheMetadata: boolean;
 }
 
 /** Capabilities for Sluice's own greeting, from the backend's greeting. */
@@ -42,10 +37,10 @@ export function greetingCapabilities(backendCaps: number, policy: CapabilityPoli
   return caps >>> 0;
 }
 
-export function greetingMariaDbCapabilities(backendCaps: number, backendExt: number, policy: MariaDbCapabilityPolicy): number {
+export function greetingMariaDbCapabilities(backendCaps: number, backendExt: number): number {
   // extended caps only count when the server cleared bit 0
   if ((backendCaps & Capability.LONG_PASSWORD) !== 0) return 0;
-  return backendExt & (GATEWAY_MARIADB_CAPABILITIES | (policy.cacheMetadata ? MariaDbCapability.CACHE_METADATA : 0));
+  return backendExt & GATEWAY_MARIADB_CAPABILITIES;
 }
 
 /**

@@ -5,7 +5,7 @@
 // grants) are read at each statement, so a grant takes effect on the next statement of a live session.
 import { Command } from '../protocol/constants.ts';
 import { parseColumnDefinition41, type ColumnDefinition41 } from '../protocol/column-definition.ts';
-import type { RuleSet, ResultPlan } from '../masking/policy.ts';
+import { withholdAll, type RuleSet, type ResultPlan } from '../masking/policy.ts';
 import { checkStatement, bypassError, type GuardResult } from '../masking/guard.ts';
 import type { GrantStore } from '../masking/grants.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
@@ -18,6 +18,8 @@ export interface MaskingControllerOptions {
   readonly cache: AnalysisCache;
   /** MariaDB EXTENDED_METADATA negotiated on the client leg (column definitions carry an extra block). */
   readonly extendedMetadata: boolean;
+  /** MariaDB CACHE_METADATA negotiated: EXECUTEs may skip column definitions, so prepared statements' are kept. */
+  cacheMetadata(): boolean;
   user(): string;
   schema(): string | null;
   warn(message: string): void;
@@ -34,7 +36,21 @@ const DEFS_INITIAL = 1024;
 const DEFS_KEPT = 64 * 1024;
 /** Result-set shapes compared byte for byte before the map (a workload that rotates over a few tables). */
 const RECENT_MAX = 8;
+/**
+ * Bytes of prepared statements' column definitions a session keeps for the EXECUTEs whose definitions the
+ * server skips (MARIADB_CLIENT_CACHE_METADATA). The oldest go first; an EXECUTE of a statement whose
+ * definitions are gone has every value withheld (see docs/masking.md § Prepared statements).
+ */
+export const PREPARED_DEFS_MAX_BYTES = 1024 * 1024;
+/** COM_STMT_EXECUTE's statement id for "the statement prepared last" (PROTOCOL-NOTES A3.7). */
+const LAST_PREPARED = 0xffffffff;
 const NO_MASKED: readonly string[] = Object.freeze([]);
+
+/** A prepared statement's column definitions, as they came (one buffer, and the length of each). */
+interface StatementColumns {
+  readonly defs: Buffer;
+  readonly lengths: readonly number[];
+}
 
 interface KnownShape {
   readonly defs: Buffer;
@@ -64,6 +80,15 @@ export class MaskingController implements ResultSetObserver {
   #pendingForced: number[] | null = null;
   /** Plans of cursors opened by COM_STMT_EXECUTE, by statement id, for their COM_STMT_FETCH rows. */
   readonly #cursorPlans = new Map<number, ResultPlan>();
+  /** Column definitions per prepared statement (oldest first, at most PREPARED_DEFS_MAX_BYTES in all). */
+  readonly #prepared = new Map<number, StatementColumns>();
+  #preparedBytes = 0;
+  #lastPrepared: number | null = null;
+  /** The current result set's definitions were skipped by the server and are not known here: every
+   * value is withheld (its column count). -1: they are known. */
+  #unknownColumns = -1;
+  /** The current result set's definitions came on the wire (not from #prepared). */
+  #defsOnWire = true;
   /** The plan of the result set whose rows are streaming now (null: rows pass untouched). */
   rowPlan: ResultPlan | null = null;
   /** Columns masked in the current statement (for the audit event); replaced, never changed in place. */
@@ -106,7 +131,16 @@ export class MaskingController implements ResultSetObserver {
       if (r.action === 'mask_outputs') this.#forced.set(cmd.seqNo, r.outputs);
     }
     if (cmd.code === Command.COM_STMT_FETCH && cmd.statementId !== null) this.rowPlan = this.#cursorPlans.get(cmd.statementId) ?? null;
-    if (cmd.code === Command.COM_STMT_CLOSE && cmd.statementId !== null) this.#cursorPlans.delete(cmd.statementId);
+    if (cmd.code === Command.COM_STMT_CLOSE && cmd.statementId !== null) {
+      this.#cursorPlans.delete(cmd.statementId);
+      this.#forgetPrepared(cmd.statementId);
+    }
+    // the server drops every prepared statement of the connection
+    if (cmd.code === Command.COM_RESET_CONNECTION || cmd.code === Command.COM_CHANGE_USER) {
+      this.#prepared.clear();
+      this.#preparedBytes = 0;
+      this.#lastPrepared = null;
+    }
   }
 
   /** A COM_STMT_FETCH of a masked cursor must be decoded from its first packet. */
@@ -124,7 +158,32 @@ export class MaskingController implements ResultSetObserver {
     this.#defsLen = 0;
     this.#defCount = 0;
     this.#truncated = false;
+    this.#unknownColumns = -1;
+    this.#defsOnWire = true;
     this.rowPlan = null;
+  }
+
+  onCachedResultSet(cmd: CommandStart, columns: number): void {
+    this.onResultSetStart(cmd, columns);
+    this.#defsOnWire = false;
+    const id = cmd.statementId === LAST_PREPARED ? this.#lastPrepared : cmd.statementId;
+    const known = id === null ? undefined : this.#prepared.get(id);
+    if (known === undefined || known.lengths.length !== columns) {
+      this.#unknownColumns = columns;
+      return;
+    }
+    this.#reserve(known.defs.length);
+    known.defs.copy(this.#defs);
+    this.#defsLen = known.defs.length;
+    for (const n of known.lengths) this.#defLengths[this.#defCount++] = n;
+  }
+
+  onStatementPrepared(_cmd: CommandStart, statementId: number, columns: number): void {
+    this.#lastPrepared = statementId;
+    if (columns === 0 || !this.#o.cacheMetadata()) return;
+    // a definition cut at the inspection limit is not kept: an EXECUTE that skips it withholds every value
+    if (this.#truncated || this.#defCount !== columns) return this.#forgetPrepared(statementId);
+    this.#remember(statementId);
   }
 
   onColumnDefinition(_cmd: CommandStart, buf: Buffer, off: number, head: number, length: number): void {
@@ -132,14 +191,40 @@ export class MaskingController implements ResultSetObserver {
       this.#truncated = true;
       return;
     }
-    if (this.#defsLen + head > this.#defs.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#defs.length * 2, this.#defsLen + head));
-      this.#defs.copy(grown, 0, 0, this.#defsLen);
-      this.#defs = grown;
-    }
+    this.#reserve(this.#defsLen + head);
     buf.copy(this.#defs, this.#defsLen, off, off + head);
     this.#defsLen += head;
     this.#defLengths[this.#defCount++] = head;
+  }
+
+  #reserve(bytes: number): void {
+    if (bytes <= this.#defs.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#defs.length * 2, bytes));
+    this.#defs.copy(grown, 0, 0, this.#defsLen);
+    this.#defs = grown;
+  }
+
+  /** Keeps the current definitions as the statement's (an EXECUTE that sends them again may bring new ones). */
+  #remember(statementId: number): void {
+    const known = this.#prepared.get(statementId);
+    if (known !== undefined && known.defs.equals(this.#defs.subarray(0, this.#defsLen))) return;
+    this.#forgetPrepared(statementId);
+    const entry: StatementColumns = { defs: Buffer.from(this.#defs.subarray(0, this.#defsLen)), lengths: this.#defLengths.slice(0, this.#defCount) };
+    if (entry.defs.length > PREPARED_DEFS_MAX_BYTES) return;
+    this.#prepared.set(statementId, entry);
+    this.#preparedBytes += entry.defs.length;
+    for (const [id, old] of this.#prepared) {
+      if (this.#preparedBytes <= PREPARED_DEFS_MAX_BYTES) break;
+      this.#prepared.delete(id);
+      this.#preparedBytes -= old.defs.length;
+    }
+  }
+
+  #forgetPrepared(statementId: number): void {
+    const old = this.#prepared.get(statementId);
+    if (old === undefined) return;
+    this.#prepared.delete(statementId);
+    this.#preparedBytes -= old.defs.length;
   }
 
   #columns(): ColumnDefinition41[] {
@@ -152,6 +237,18 @@ export class MaskingController implements ResultSetObserver {
   }
 
   onRowsStart(cmd: CommandStart, _binary: boolean): boolean {
+    if (this.#unknownColumns >= 0) {
+      // fail closed: rows whose definitions the server skipped and this session does not have (more
+      // prepared statements than PREPARED_DEFS_MAX_BYTES holds) cannot be judged, so no value goes out
+      this.#o.warn(`the column definitions of prepared statement ${cmd.statementId ?? '?'} are not known here (the server skipped them); every value of its result is withheld`);
+      this.rowPlan = withholdAll(this.#unknownColumns);
+      if (!this.#masked.includes('*')) this.#masked = [...this.#masked, '*'];
+      return true;
+    }
+    if (this.#o.cacheMetadata() && cmd.code === Command.COM_STMT_EXECUTE && this.#defsOnWire && !this.#truncated && cmd.statementId !== null) {
+      const id = cmd.statementId === LAST_PREPARED ? this.#lastPrepared : cmd.statementId;
+      if (id !== null) this.#remember(id);
+    }
     if (this.#truncated) {
       // fail closed: a definition we could not read cannot be judged, so every column is withheld
       this.#o.warn('a column definition exceeded the inspection limit; the whole result set is masked');
@@ -169,7 +266,7 @@ export class MaskingController implements ResultSetObserver {
   }
 
   onCursorOpened(cmd: CommandStart): void {
-    const plan = this.#plan();
+    const plan = this.#unknownColumns >= 0 ? withholdAll(this.#unknownColumns) : this.#plan();
     if (cmd.statementId !== null && plan !== null) this.#cursorPlans.set(cmd.statementId, plan);
   }
 

@@ -54,6 +54,14 @@ export interface ResultSetObserver {
   onRowsStart(cmd: CommandStart, binary: boolean): boolean;
   /** COM_STMT_EXECUTE opened a cursor: its rows come with COM_STMT_FETCH, under the same columns. */
   onCursorOpened(cmd: CommandStart): void;
+  /**
+   * MARIADB_CLIENT_CACHE_METADATA: a result set whose column definitions the server skipped, because the
+   * client has them (from the PREPARE response or an earlier EXECUTE). onRowsStart follows as usual.
+   */
+  onCachedResultSet(cmd: CommandStart, columns: number): void;
+  /** A COM_STMT_PREPARE response ended; its column definitions (if any) came just before, between
+   * onResultSetStart and here, so an observer can keep them for the EXECUTEs that skip them. */
+  onStatementPrepared(cmd: CommandStart, statementId: number, columns: number): void;
 }
 
 export interface TrackerEvents {
@@ -68,7 +76,7 @@ type Phase =
   | { kind: 'columnDefs'; left: number; binary: boolean }
   | { kind: 'columnsEof'; binary: boolean }
   | { kind: 'rows'; binary: boolean }
-  | { kind: 'prepare'; params: number; columns: number; stage: 'params' | 'paramsEof' | 'columns' | 'columnsEof' }
+  | { kind: 'prepare'; id: number; params: number; columns: number; left: number; stage: 'params' | 'paramsEof' | 'columns' | 'columnsEof' }
   | { kind: 'fieldList' }
   | { kind: 'authExchange' }
   | { kind: 'localInfile' }
@@ -294,7 +302,7 @@ export class ResultTracker {
         f.rows++;
         return;
       case 'prepare':
-        return this.#onPrepareDefs(f, phase);
+        return this.#onPrepareDefs(f, phase, buf, off, head, length);
       case 'fieldList':
         if (first === 0xff) return this.#onErr(f, buf, off, head);
         // the terminator is an EOF, or under DEPRECATE_EOF an OK with header 0xFE (MariaDB net_send_eof),
@@ -349,10 +357,14 @@ export class ResultTracker {
     const binary = f.cmd.code !== Command.COM_QUERY && f.cmd.code !== Command.COM_PROCESS_INFO;
     if (this.#cacheMetadata && r.pos < off + head && buf[r.pos] === 0) {
       // the client has these columns cached: no definitions follow, but without DEPRECATE_EOF the EOF that
-      // ends them still does (PROTOCOL-NOTES A3.6; libmariadb's EXECUTEs look like this). Never with
-      // masking, which is why the capability is only offered without it; see session/capabilities.ts
-      f.phase = this.#deprecateEof ? { kind: 'rows', binary } : { kind: 'columnsEof', binary };
-      return;
+      // ends them still does (PROTOCOL-NOTES A3.6; libmariadb's EXECUTEs look like this)
+      this.observer?.onCachedResultSet(f.cmd, count);
+      if (!this.#deprecateEof) {
+        f.phase = { kind: 'columnsEof', binary };
+        return;
+      }
+      f.phase = { kind: 'rows', binary };
+      return this.observer?.onRowsStart(f.cmd, binary);
     }
     this.observer?.onResultSetStart(f.cmd, count);
     f.phase = count > 0 ? { kind: 'columnDefs', left: count, binary } : { kind: 'rows', binary };
@@ -366,32 +378,44 @@ export class ResultTracker {
     const warnings = head >= 12 ? buf.readUInt16LE(off + 10) : 0;
     this.#lastPreparedId = id;
     if (f.cmd.sql !== null) this.statements.set(id, f.cmd.sql);
-    if (params === 0 && columns === 0) return this.#endStatement(f, this.statusFlags, 0, 0, warnings, null);
-    f.phase = { kind: 'prepare', params, columns, stage: params > 0 ? 'params' : 'columns' };
+    if (params === 0 && columns === 0) return this.#endPrepare(f, id, 0, warnings);
+    f.phase = { kind: 'prepare', id, params, columns, left: columns, stage: params > 0 ? 'params' : 'columns' };
+    if (params === 0) this.observer?.onResultSetStart(f.cmd, columns);
   }
 
-  #onPrepareDefs(f: InFlight, p: Extract<Phase, { kind: 'prepare' }>): boolean | void {
+  #onPrepareDefs(f: InFlight, p: Extract<Phase, { kind: 'prepare' }>, buf: Buffer, off: number, head: number, length: number): boolean | void {
     switch (p.stage) {
       case 'params':
         if (--p.params > 0) return;
         if (!this.#deprecateEof) p.stage = 'paramsEof';
-        else if (p.columns > 0) p.stage = 'columns';
-        else return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+        else if (p.columns > 0) this.#prepareColumnsStart(f, p);
+        else return this.#endPrepare(f, p.id, 0, 0);
         return;
       case 'paramsEof':
-        if (p.columns > 0) p.stage = 'columns';
-        else return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+        if (p.columns > 0) this.#prepareColumnsStart(f, p);
+        else return this.#endPrepare(f, p.id, 0, 0);
         return;
       case 'columns':
-        if (--p.columns > 0) return;
+        this.observer?.onColumnDefinition(f.cmd, buf, off, head, length);
+        if (--p.left > 0) return;
         if (!this.#deprecateEof) p.stage = 'columnsEof';
-        else return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+        else return this.#endPrepare(f, p.id, p.columns, 0);
         return;
       case 'columnsEof':
-        return this.#endStatement(f, this.statusFlags, 0, 0, 0, null);
+        return this.#endPrepare(f, p.id, p.columns, 0);
       default:
         return assertNever(p.stage);
     }
+  }
+
+  #prepareColumnsStart(f: InFlight, p: Extract<Phase, { kind: 'prepare' }>): void {
+    p.stage = 'columns';
+    this.observer?.onResultSetStart(f.cmd, p.columns);
+  }
+
+  #endPrepare(f: InFlight, id: number, columns: number, warnings: number): boolean {
+    this.observer?.onStatementPrepared(f.cmd, id, columns);
+    return this.#endStatement(f, this.statusFlags, 0, 0, warnings, null);
   }
 
   #onTerminator(f: InFlight, length: number, buf: Buffer, off: number, head: number): boolean {

@@ -272,7 +272,7 @@ export class Session {
       scramble: backendGreeting !== null ? backendGreeting.scramble : randomScramble(),
       authPluginName: backendGreeting !== null ? backendGreeting.authPluginName : 'mysql_native_password',
       capabilities: (greetingCapabilities(template.capabilities, { allowLocalInfile: limits.allow_local_infile }) | (offerTls ? Capability.SSL : 0)) >>> 0,
-      mariadbCapabilities: greetingMariaDbCapabilities(template.capabilities, template.mariadbCapabilities, { cacheMetadata: env.masking === null }),
+      mariadbCapabilities: greetingMariaDbCapabilities(template.capabilities, template.mariadbCapabilities),
     };
     this.#setState({ kind: 'greeting' });
     this.#client.write(encodePacket(encodeHandshakeV10(greeting), 0));
@@ -824,6 +824,7 @@ export class Session {
       grants: m.grants,
       cache: m.cache,
       extendedMetadata: (response.capabilities & Capability.LONG_PASSWORD) === 0 && (response.mariadbCapabilities & MariaDbCapability.EXTENDED_METADATA) !== 0,
+      cacheMetadata: () => (this.#clientMariaDbCaps & MariaDbCapability.CACHE_METADATA) !== 0,
       user: () => this.#user ?? '',
       schema: () => this.#schema,
       warn: (message) => this.#log.warn(message),

@@ -669,7 +669,7 @@ test('hook reports: rows, affectedRows, error code and index per statement', asy
   );
 });
 
-test('MARIADB_CLIENT_CACHE_METADATA without masking: executes after the first come without column definitions, rows right', async () => {
+test('MARIADB_CLIENT_CACHE_METADATA: executes after the first come without column definitions, rows right, masked with masking', async () => {
   const m = await md(hooked.port);
   const info = m.info as unknown as { serverPermitSkipMeta?: boolean };
   assert.equal(info.serverPermitSkipMeta, true, 'offered in the greeting (no masking configured)');
@@ -692,14 +692,15 @@ test('MARIADB_CLIENT_CACHE_METADATA without masking: executes after the first co
     executes.map((x) => x.r.rows),
     [3, 3, 3, 3, 3],
   );
-  // with masking configured, the capability is not offered: every result set carries its definitions
+  // with masking configured the capability is offered too: masking keeps each statement's definitions
+  // (test/integration/masking-cached-metadata.test.ts proves the server skips them)
   const masked = await startTestSluice(db.port, {
     config: { masking: { default: ['v'], rules: [{ name: 'v', columns: ['testdb.pts.v'], mask: { type: 'full', char: '*' } }], grants_file: join(dir, 'cm-grants.json') } },
   });
   try {
     const mm = await md(masked.port);
     try {
-      assert.equal((mm.info as unknown as { serverPermitSkipMeta?: boolean }).serverPermitSkipMeta, false);
+      assert.equal((mm.info as unknown as { serverPermitSkipMeta?: boolean }).serverPermitSkipMeta, true);
       for (let i = 0; i < 3; i++) {
         const rows = (await mm.execute('SELECT id, v FROM pts WHERE id = ?', [i + 1])) as Array<{ id: number; v: string }>;
         assert.match(rows[0]!.v, /^\*+$/, 'masked on every execute');

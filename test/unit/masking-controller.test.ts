@@ -20,6 +20,7 @@ function controller(): MaskingController {
     grants: new GrantStore({ file: null, ruleNames: policy.ruleNames }),
     cache: new AnalysisCache(),
     extendedMetadata: false,
+    cacheMetadata: () => true,
     user: () => 'app',
     schema: () => 'shop',
     warn: () => undefined,
