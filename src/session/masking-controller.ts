@@ -180,9 +180,10 @@ export class MaskingController implements ResultSetObserver {
 
   onStatementPrepared(_cmd: CommandStart, statementId: number, columns: number): void {
     this.#lastPrepared = statementId;
-    if (columns === 0 || !this.#o.cacheMetadata()) return;
-    // a definition cut at the inspection limit is not kept: an EXECUTE that skips it withholds every value
-    if (this.#truncated || this.#defCount !== columns) return this.#forgetPrepared(statementId);
+    if (!this.#o.cacheMetadata()) return;
+    // nothing to keep (and a definition cut at the inspection limit is not kept): an EXECUTE that skips
+    // them anyway withholds every value
+    if (columns === 0 || this.#truncated || this.#defCount !== columns) return this.#forgetPrepared(statementId);
     this.#remember(statementId);
   }
 
@@ -204,7 +205,11 @@ export class MaskingController implements ResultSetObserver {
     this.#defs = grown;
   }
 
-  /** Keeps the current definitions as the statement's (an EXECUTE that sends them again may bring new ones). */
+  /**
+   * Keeps the current definitions as the statement's. The server skips an EXECUTE's definitions when they
+   * equal the last ones it sent for the statement (with its PREPARE response or an EXECUTE): keeping the
+   * last ones seen mirrors that.
+   */
   #remember(statementId: number): void {
     const known = this.#prepared.get(statementId);
     if (known !== undefined && known.defs.equals(this.#defs.subarray(0, this.#defsLen))) return;

@@ -457,6 +457,14 @@ export class ResultTracker {
   #endStatement(f: InFlight, status: number, affected: number, insertId: number, warnings: number, error: StatementError | null, isErr = false): boolean {
     const now = performance.now();
     if (!isErr) this.statusFlags = status;
+    // under DEPRECATE_EOF the packet that ends a cursor's column definitions is this OK (0xFE) with
+    // CURSOR_EXISTS, not an intermediate EOF (see the 'columnsEof' case): its rows come with COM_STMT_FETCH
+    if (
+      !isErr && f.cmd.code === Command.COM_STMT_EXECUTE && f.phase.kind === 'rows' && f.rows === 0 &&
+      (status & ServerStatus.CURSOR_EXISTS) !== 0
+    ) {
+      this.observer?.onCursorOpened(f.cmd);
+    }
     // the refused statement: the server loaded nothing; the client saw our ERR, and so does the audit
     if (f.phase.kind === 'localInfileRefused') error = LOCAL_INFILE_REFUSED;
     this.#events.onStatement({

@@ -174,9 +174,9 @@ export class RawClient {
   }
 
   /** Full mysql_native_password login; resolves after the OK, rejects with the ERR. */
-  async login(user: string, password: string, database: string | null = null): Promise<void> {
+  async login(user: string, password: string, database: string | null = null, opts: { caps?: number } = {}): Promise<void> {
     const g = await this.greeting();
-    this.send(handshakeResponse(user, nativeScramble(password, g.scramble), { database }), 1);
+    this.send(handshakeResponse(user, nativeScramble(password, g.scramble), { database, ...opts }), 1);
     for (;;) {
       const f = await this.next();
       if (f === null) throw new Error('closed during login');

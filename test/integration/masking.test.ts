@@ -15,7 +15,8 @@ import * as mariadb from 'mariadb';
 import { startMariaDb, USERS, type MariaDbServer } from '../harness/mariadb.ts';
 import { startTestSluice } from '../harness/sluice.ts';
 import { runMariaDbCli } from '../harness/cli.ts';
-import { RawClient } from '../harness/raw-client.ts';
+import { RAW_CLIENT_CAPS, RawClient } from '../harness/raw-client.ts';
+import { Capability } from '../../src/protocol/constants.ts';
 import {
   encodeComQuery,
   encodeComStmtClose,
@@ -27,7 +28,6 @@ import {
   isErrPacket,
   parseBinaryRow,
   parseColumnDefinition41,
-  parseEof,
   parseErr,
   parseStmtPrepareOk,
   type BinaryValue,
@@ -341,7 +341,10 @@ test('pipelined: a rejected statement between two others gets its ERR in order, 
 
 // ---- cursors (COM_STMT_FETCH) over the raw protocol ----------------------------------------------
 
-test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', async () => {
+// Under DEPRECATE_EOF the definitions of a cursor end with an OK (0xFE) carrying CURSOR_EXISTS instead of an
+// EOF, and the PREPARE response has no EOFs. Status flags sit at bytes 3-4 of both (affected rows and insert
+// id are single zero bytes in these OKs).
+async function cursorFetchIsMasked(deprecateEof: boolean): Promise<void> {
   const c = await RawClient.open(gw.port);
   const next = async (): Promise<Buffer> => {
     const f = await c.next(5000);
@@ -349,14 +352,14 @@ test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', async 
     return f.payload();
   };
   try {
-    await c.login(user, password, 'crm');
+    await c.login(user, password, 'crm', deprecateEof ? { caps: (RAW_CLIENT_CAPS | Capability.DEPRECATE_EOF) >>> 0 } : {});
     c.send(encodeComStmtPrepare('SELECT id, phone, phone_num, birthday, notes FROM users ORDER BY id'), 0);
     const okp = await next();
     if (isErrPacket(okp)) throw new Error(parseErr(okp).message);
     const prep = parseStmtPrepareOk(okp);
     assert.equal(prep.numParams, 0);
     for (let i = 0; i < prep.numColumns; i++) await next();
-    assert.ok(isEofPacket(await next()));
+    if (!deprecateEof) assert.ok(isEofPacket(await next()));
 
     c.send(encodeComStmtExecute({ statementId: prep.statementId, flags: 1 /* CURSOR_TYPE_READ_ONLY */, iterationCount: 1 }), 0);
     const count = await next();
@@ -365,7 +368,7 @@ test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', async 
     for (let i = 0; i < prep.numColumns; i++) cols.push(parseColumnDefinition41(await next()));
     const eof = await next();
     assert.ok(isEofPacket(eof));
-    assert.ok((parseEof(eof).statusFlags & 0x40) !== 0, 'a cursor was opened');
+    assert.ok((eof.readUInt16LE(3) & 0x40) !== 0, 'a cursor was opened');
 
     const rows: BinaryValue[][] = [];
     let fetches = 0;
@@ -377,7 +380,7 @@ test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', async 
         const p = await next();
         if (isErrPacket(p)) throw new Error(parseErr(p).message);
         if (isEofPacket(p)) {
-          status = parseEof(p).statusFlags;
+          status = p.readUInt16LE(3);
           break;
         }
         rows.push(parseBinaryRow(p, cols).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)));
@@ -392,12 +395,18 @@ test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', async 
       [3, null, null, date, 'tel:135****5678;'],
     ]);
     c.send(encodeComStmtClose({ statementId: prep.statementId }), 0);
-    sendQuery(c, 'SELECT phone FROM users WHERE id = 1');
-    assert.deepEqual(textRows(await readResponse(c)), [['138****5678']]);
+    if (!deprecateEof) {
+      sendQuery(c, 'SELECT phone FROM users WHERE id = 1');
+      assert.deepEqual(textRows(await readResponse(c)), [['138****5678']]);
+    }
   } finally {
     c.destroy();
   }
-});
+}
+
+test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', () => cursorFetchIsMasked(false));
+
+test('COM_STMT_FETCH cursor under DEPRECATE_EOF (definitions end with an OK, not an EOF): rows are masked', () => cursorFetchIsMasked(true));
 
 // ---- audit ---------------------------------------------------------------------------------------
 
