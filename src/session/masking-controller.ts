@@ -130,7 +130,6 @@ export class MaskingController implements ResultSetObserver {
       const r = this.#guard(cmd.sql);
       if (r.action === 'mask_outputs') this.#forced.set(cmd.seqNo, r.outputs);
     }
-    if (cmd.code === Command.COM_STMT_FETCH && cmd.statementId !== null) this.rowPlan = this.#cursorPlans.get(cmd.statementId) ?? null;
     if (cmd.code === Command.COM_STMT_CLOSE && cmd.statementId !== null) {
       this.#cursorPlans.delete(cmd.statementId);
       this.#forgetPrepared(cmd.statementId);
@@ -143,9 +142,10 @@ export class MaskingController implements ResultSetObserver {
     }
   }
 
-  /** A COM_STMT_FETCH of a masked cursor must be decoded from its first packet. */
-  fetchNeedsRewrite(statementId: number | null): boolean {
-    return statementId !== null && this.#cursorPlans.has(statementId);
+  /** A COM_STMT_FETCH's rows come next: a masked cursor's plan applies to them from their first packet. */
+  onFetchStart(cmd: CommandStart): boolean {
+    this.rowPlan = cmd.statementId === null ? null : (this.#cursorPlans.get(cmd.statementId) ?? null);
+    return this.rowPlan !== null;
   }
 
   onCommandDone(cmd: CommandStart): void {

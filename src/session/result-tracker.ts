@@ -55,6 +55,12 @@ export interface ResultSetObserver {
   /** COM_STMT_EXECUTE opened a cursor: its rows come with COM_STMT_FETCH, under the same columns. */
   onCursorOpened(cmd: CommandStart): void;
   /**
+   * A COM_STMT_FETCH's response comes next: every response before it has ended. True when its rows must be
+   * rewritten; the tracker then stops the walker after the packet that ended the previous response. (When
+   * nothing was in flight as the FETCH went out, the session asks, from its onCommand.)
+   */
+  onFetchStart(cmd: CommandStart): boolean;
+  /**
    * MARIADB_CLIENT_CACHE_METADATA: a result set whose column definitions the server skipped, because the
    * client has them (from the PREPARE response or an earlier EXECUTE). onRowsStart follows as usual.
    */
@@ -489,7 +495,9 @@ export class ResultTracker {
     this.#queue.shift();
     this.#events.onCommandDone(f.cmd, this.#queue.length === 0);
     this.#refusedEnded = f.refused;
-    return f.refused;
+    const next = this.#queue[0];
+    const fetchRewrite = next !== undefined && next.cmd.code === Command.COM_STMT_FETCH && this.observer?.onFetchStart(next.cmd) === true;
+    return f.refused || fetchRewrite;
   }
 }
 

@@ -131,8 +131,6 @@ export class Session {
   #backendFramer: Framer | null = null;
   /** Sequence-id shift of the response being rewritten (a masked row changed its packet count). */
   #seqShift = 0;
-  /** COM_STMT_FETCH commands of masked cursors in flight. */
-  #fetchRewrites = 0;
   /** The rest of a command whose LOCAL INFILE request was refused: the client already has our ERR. */
   #discardingBackend = false;
   /** The client leg waits for in-flight responses before Sluice answers a rejected statement. */
@@ -620,15 +618,20 @@ export class Session {
       this.#refuseLocalInfile(this.#backendWalker!.lastSeq);
     } else if (tracker.takeRefusedCommandEnd()) {
       this.#discardingBackend = false;
+      // a masked cursor's FETCH may follow the refused command
+      if (this.#masking?.rowPlan != null) return this.#decodeBackendFrom(chunk.subarray(stop));
     } else {
-      // a result set whose rows masking rewrites starts right after `stop`: decode from there
+      // a result set (or a cursor's fetch) whose rows masking rewrites starts right after `stop`
       if (stop > 0 && !this.#discardingBackend) this.#client.write(chunk.subarray(0, stop));
-      this.#enterBackendPacketMode();
-      if (stop < chunk.length) this.#onBackendFrames(chunk.subarray(stop));
-      return;
+      return this.#decodeBackendFrom(chunk.subarray(stop));
     }
     if (stop < chunk.length) this.#onBackendData(chunk.subarray(stop));
   };
+
+  #decodeBackendFrom(rest: Buffer): void {
+    this.#enterBackendPacketMode();
+    if (rest.length > 0) this.#onBackendFrames(rest);
+  }
 
   /**
    * limits.allow_local_infile is false and the server asked for a file anyway (the capability is cleared
@@ -686,7 +689,7 @@ export class Session {
     client.uncork();
     if (!ok) this.#backend!.pause();
     // back to the zero-copy path once nothing masked is streaming and no packet is half read
-    if (framer.pending() === 0 && masking.rowPlan === null && this.#fetchRewrites === 0) {
+    if (framer.pending() === 0 && masking.rowPlan === null) {
       this.#backendFramer = null;
       // the framer holds nothing now and rows went out re-encoded: once the bytes before the masked
       // result set (a view of the lent chunk) are written too, its buffer can serve the next read
@@ -745,10 +748,6 @@ export class Session {
       if (payload[0] === Command.COM_CHANGE_USER) return this.#forwardChangeUser(wire ?? encodePacket(payload, 0));
       const v = this.#masking!.check(payload);
       if (v.kind === 'reject') return this.#rejectStatement(payload, v.err);
-      if (payload[0] === Command.COM_STMT_FETCH && payload.length >= 5 && this.#masking!.fetchNeedsRewrite(payload.readUInt32LE(1))) {
-        this.#fetchRewrites++;
-        this.#enterBackendPacketMode();
-      }
     }
     this.#forwardToBackend(wire ?? encodePacket(payload, seq));
   }
@@ -832,7 +831,13 @@ export class Session {
   }
 
   #onCommand(cmd: CommandStart): void {
-    this.#masking?.onCommand(cmd);
+    const masking = this.#masking;
+    if (masking !== null) {
+      masking.onCommand(cmd);
+      // nothing in flight: the backend leg is between packets, so a masked cursor's rows can be decoded from
+      // the first packet of this FETCH's response (behind other commands, the tracker asks when they end)
+      if (cmd.code === Command.COM_STMT_FETCH && this.#tracker!.inFlight === 0 && masking.onFetchStart(cmd)) this.#enterBackendPacketMode();
+    }
     if (cmd.code === Command.COM_QUIT) this.#quit = true;
     this.#env.hooks.onCommand?.(this.facts, cmd);
   }
@@ -874,10 +879,7 @@ export class Session {
 
   #onCommandDone(cmd: CommandStart, idle: boolean): void {
     if (cmd.code === Command.COM_QUIT) return;
-    if (this.#masking !== null) {
-      this.#masking.onCommandDone(cmd);
-      if (cmd.code === Command.COM_STMT_FETCH && this.#fetchRewrites > 0) this.#fetchRewrites--;
-    }
+    this.#masking?.onCommandDone(cmd);
     if (idle && this.#whenIdle !== null) {
       // a rejected statement waited for this response: answer it after the chunk is written
       const run = this.#whenIdle;

@@ -344,8 +344,25 @@ test('pipelined: a rejected statement between two others gets its ERR in order, 
 // Under DEPRECATE_EOF the definitions of a cursor end with an OK (0xFE) carrying CURSOR_EXISTS instead of an
 // EOF, and the PREPARE response has no EOFs. Status flags sit at bytes 3-4 of both (affected rows and insert
 // id are single zero bytes in these OKs).
-async function cursorFetchIsMasked(deprecateEof: boolean): Promise<void> {
-  const c = await RawClient.open(gw.port);
+interface CursorCase {
+  readonly deprecateEof: boolean;
+  /** the first COM_STMT_FETCH goes out in the same write as the EXECUTE that opens the cursor */
+  readonly pipelined?: boolean;
+  readonly port?: number;
+  readonly sql?: string;
+  readonly expected?: BinaryValue[][];
+}
+
+const CURSOR_DATE = { kind: 'date', year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, microsecond: 0 };
+const CURSOR_ROWS: BinaryValue[][] = [
+  [1, '138****5678', null, CURSOR_DATE, 'call 139****1111 or 137****2222 after 6pm'],
+  [2, '159****4321', null, null, 'no numbers here 😀'],
+  [3, null, null, CURSOR_DATE, 'tel:135****5678;'],
+] as BinaryValue[][];
+
+async function cursorFetchIsMasked(k: CursorCase): Promise<void> {
+  const { deprecateEof } = k;
+  const c = await RawClient.open(k.port ?? gw.port);
   const next = async (): Promise<Buffer> => {
     const f = await c.next(5000);
     if (f === null) throw new Error('closed');
@@ -353,7 +370,7 @@ async function cursorFetchIsMasked(deprecateEof: boolean): Promise<void> {
   };
   try {
     await c.login(user, password, 'crm', deprecateEof ? { caps: (RAW_CLIENT_CAPS | Capability.DEPRECATE_EOF) >>> 0 } : {});
-    c.send(encodeComStmtPrepare('SELECT id, phone, phone_num, birthday, notes FROM users ORDER BY id'), 0);
+    c.send(encodeComStmtPrepare(k.sql ?? 'SELECT id, phone, phone_num, birthday, notes FROM users ORDER BY id'), 0);
     const okp = await next();
     if (isErrPacket(okp)) throw new Error(parseErr(okp).message);
     const prep = parseStmtPrepareOk(okp);
@@ -361,7 +378,9 @@ async function cursorFetchIsMasked(deprecateEof: boolean): Promise<void> {
     for (let i = 0; i < prep.numColumns; i++) await next();
     if (!deprecateEof) assert.ok(isEofPacket(await next()));
 
-    c.send(encodeComStmtExecute({ statementId: prep.statementId, flags: 1 /* CURSOR_TYPE_READ_ONLY */, iterationCount: 1 }), 0);
+    const fetch = (): Buffer => encodePacket(encodeComStmtFetch({ statementId: prep.statementId, numRows: 2 }), 0);
+    const execute = encodePacket(encodeComStmtExecute({ statementId: prep.statementId, flags: 1 /* CURSOR_TYPE_READ_ONLY */, iterationCount: 1 }), 0);
+    c.write(k.pipelined === true ? Buffer.concat([execute, fetch()]) : execute);
     const count = await next();
     assert.equal(count[0], prep.numColumns);
     const cols: ColumnDefinition41[] = [];
@@ -373,7 +392,7 @@ async function cursorFetchIsMasked(deprecateEof: boolean): Promise<void> {
     const rows: BinaryValue[][] = [];
     let fetches = 0;
     for (;;) {
-      c.send(encodeComStmtFetch({ statementId: prep.statementId, numRows: 2 }), 0);
+      if (k.pipelined !== true || fetches > 0) c.write(fetch());
       fetches++;
       let status = 0;
       for (;;) {
@@ -388,14 +407,9 @@ async function cursorFetchIsMasked(deprecateEof: boolean): Promise<void> {
       if ((status & 0x80) !== 0 || fetches > 5) break; // LAST_ROW_SENT
     }
     assert.equal(fetches, 2);
-    const date = { kind: 'date', year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, microsecond: 0 };
-    assert.deepEqual(rows, [
-      [1, '138****5678', null, date, 'call 139****1111 or 137****2222 after 6pm'],
-      [2, '159****4321', null, null, 'no numbers here 😀'],
-      [3, null, null, date, 'tel:135****5678;'],
-    ]);
+    assert.deepEqual(rows, k.expected ?? CURSOR_ROWS);
     c.send(encodeComStmtClose({ statementId: prep.statementId }), 0);
-    if (!deprecateEof) {
+    if (!deprecateEof && k.port === undefined) {
       sendQuery(c, 'SELECT phone FROM users WHERE id = 1');
       assert.deepEqual(textRows(await readResponse(c)), [['138****5678']]);
     }
@@ -404,9 +418,30 @@ async function cursorFetchIsMasked(deprecateEof: boolean): Promise<void> {
   }
 }
 
-test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', () => cursorFetchIsMasked(false));
+test('COM_STMT_FETCH cursor: binary rows fetched 2 at a time are masked', () => cursorFetchIsMasked({ deprecateEof: false }));
 
-test('COM_STMT_FETCH cursor under DEPRECATE_EOF (definitions end with an OK, not an EOF): rows are masked', () => cursorFetchIsMasked(true));
+test('COM_STMT_FETCH cursor under DEPRECATE_EOF (definitions end with an OK, not an EOF): rows are masked', () =>
+  cursorFetchIsMasked({ deprecateEof: true }));
+
+test('COM_STMT_FETCH pipelined in the same write as the EXECUTE that opens the cursor: rows are masked', async () => {
+  await cursorFetchIsMasked({ deprecateEof: false, pipelined: true });
+  await cursorFetchIsMasked({ deprecateEof: true, pipelined: true });
+});
+
+test('COM_STMT_FETCH cursor with detector rules only (no statement guard): rows are masked', async () => {
+  // no column rule: the client leg is not framed, so the FETCH is seen by the tracker alone
+  const detectorsOnly = await startTestSluice(db.port, {
+    config: { masking: { default: ['free_phone'], rules: RULES.filter((r) => r.name === 'free_phone'), grants_file: join(dir, 'grants-detectors.json') } },
+  });
+  try {
+    const expected = CURSOR_ROWS.map((r) => [r[0], r[4]]) as BinaryValue[][];
+    for (const deprecateEof of [false, true]) {
+      await cursorFetchIsMasked({ deprecateEof, port: detectorsOnly.port, sql: 'SELECT id, notes FROM users ORDER BY id', expected });
+    }
+  } finally {
+    await detectorsOnly.stop(1000);
+  }
+});
 
 // ---- audit ---------------------------------------------------------------------------------------
 
