@@ -9,11 +9,10 @@ import { MaskingController, PREPARED_DEFS_MAX_BYTES } from '../../src/session/ma
 import { compilePolicy } from '../../src/masking/policy.ts';
 import { GrantStore } from '../../src/masking/grants.ts';
 import { AnalysisCache } from '../../src/sql/cache.ts';
-import { ColumnType, Capability } from '../../src/protocol/constants.ts';
+import { Capability, ColumnType, Command } from '../../src/protocol/constants.ts';
 import { encodeColumnDefinition41, type ColumnDefinition41 } from '../../src/protocol/column-definition.ts';
 import { encodeBinaryRow, parseBinaryRow, type BinaryValue } from '../../src/protocol/binary-row.ts';
 import { encodeColumnCount, encodeComStmtClose, encodeComStmtExecute, encodeComStmtPrepare, encodeSimpleCommand, encodeStmtPrepareOk } from '../../src/protocol/commands.ts';
-import { Command } from '../../src/protocol/constants.ts';
 import { ResultTracker } from '../../src/session/result-tracker.ts';
 import { CAPS_DEPRECATE_EOF, CAPS_EOF, eof, ok } from './result-tracker-scripts.ts';
 import { cfg, col } from './masking-helpers.ts';
