@@ -166,7 +166,7 @@ export class MaskingController implements ResultSetObserver {
   onCachedResultSet(cmd: CommandStart, columns: number): void {
     this.onResultSetStart(cmd, columns);
     this.#defsOnWire = false;
-    const id = cmd.statementId === LAST_PREPARED ? this.#lastPrepared : cmd.statementId;
+    const id = this.#statementOf(cmd);
     const known = id === null ? undefined : this.#prepared.get(id);
     if (known === undefined || known.lengths.length !== columns) {
       this.#unknownColumns = columns;
@@ -251,7 +251,7 @@ export class MaskingController implements ResultSetObserver {
       return true;
     }
     if (this.#o.cacheMetadata() && cmd.code === Command.COM_STMT_EXECUTE && this.#defsOnWire && !this.#truncated && cmd.statementId !== null) {
-      const id = cmd.statementId === LAST_PREPARED ? this.#lastPrepared : cmd.statementId;
+      const id = this.#statementOf(cmd);
       if (id !== null) this.#remember(id);
     }
     if (this.#truncated) {
@@ -272,7 +272,14 @@ export class MaskingController implements ResultSetObserver {
 
   onCursorOpened(cmd: CommandStart): void {
     const plan = this.#unknownColumns >= 0 ? withholdAll(this.#unknownColumns) : this.#plan();
-    if (cmd.statementId !== null && plan !== null) this.#cursorPlans.set(cmd.statementId, plan);
+    // keyed by the real id: the FETCHes name it even when the EXECUTE said -1
+    const id = this.#statementOf(cmd);
+    if (id !== null && plan !== null) this.#cursorPlans.set(id, plan);
+  }
+
+  /** The statement a command names; -1 (pipelined behind its PREPARE) is the statement prepared last. */
+  #statementOf(cmd: CommandStart): number | null {
+    return cmd.statementId === LAST_PREPARED ? this.#lastPrepared : cmd.statementId;
   }
 
   #exempt(): ReadonlySet<string> {

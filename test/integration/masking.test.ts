@@ -348,6 +348,8 @@ interface CursorCase {
   readonly deprecateEof: boolean;
   /** the first COM_STMT_FETCH goes out in the same write as the EXECUTE that opens the cursor */
   readonly pipelined?: boolean;
+  /** the EXECUTE goes out with the id -1 in the same write as its PREPARE (as the mariadb connector does) */
+  readonly executeLastPrepared?: boolean;
   readonly port?: number;
   readonly sql?: string;
   readonly expected?: BinaryValue[][];
@@ -370,7 +372,10 @@ async function cursorFetchIsMasked(k: CursorCase): Promise<void> {
   };
   try {
     await c.login(user, password, 'crm', deprecateEof ? { caps: (RAW_CLIENT_CAPS | Capability.DEPRECATE_EOF) >>> 0 } : {});
-    c.send(encodeComStmtPrepare(k.sql ?? 'SELECT id, phone, phone_num, birthday, notes FROM users ORDER BY id'), 0);
+    const executeOf = (statementId: number): Buffer =>
+      encodePacket(encodeComStmtExecute({ statementId, flags: 1 /* CURSOR_TYPE_READ_ONLY */, iterationCount: 1 }), 0);
+    const prepare = encodePacket(encodeComStmtPrepare(k.sql ?? 'SELECT id, phone, phone_num, birthday, notes FROM users ORDER BY id'), 0);
+    c.write(k.executeLastPrepared === true ? Buffer.concat([prepare, executeOf(0xffffffff)]) : prepare);
     const okp = await next();
     if (isErrPacket(okp)) throw new Error(parseErr(okp).message);
     const prep = parseStmtPrepareOk(okp);
@@ -379,8 +384,10 @@ async function cursorFetchIsMasked(k: CursorCase): Promise<void> {
     if (!deprecateEof) assert.ok(isEofPacket(await next()));
 
     const fetch = (): Buffer => encodePacket(encodeComStmtFetch({ statementId: prep.statementId, numRows: 2 }), 0);
-    const execute = encodePacket(encodeComStmtExecute({ statementId: prep.statementId, flags: 1 /* CURSOR_TYPE_READ_ONLY */, iterationCount: 1 }), 0);
-    c.write(k.pipelined === true ? Buffer.concat([execute, fetch()]) : execute);
+    if (k.executeLastPrepared !== true) {
+      const execute = executeOf(prep.statementId);
+      c.write(k.pipelined === true ? Buffer.concat([execute, fetch()]) : execute);
+    }
     const count = await next();
     assert.equal(count[0], prep.numColumns);
     const cols: ColumnDefinition41[] = [];
@@ -426,6 +433,11 @@ test('COM_STMT_FETCH cursor under DEPRECATE_EOF (definitions end with an OK, not
 test('COM_STMT_FETCH pipelined in the same write as the EXECUTE that opens the cursor: rows are masked', async () => {
   await cursorFetchIsMasked({ deprecateEof: false, pipelined: true });
   await cursorFetchIsMasked({ deprecateEof: true, pipelined: true });
+});
+
+test('COM_STMT_FETCH of a cursor opened by EXECUTE -1 behind its PREPARE: rows are masked', async () => {
+  await cursorFetchIsMasked({ deprecateEof: false, executeLastPrepared: true });
+  await cursorFetchIsMasked({ deprecateEof: true, executeLastPrepared: true });
 });
 
 test('COM_STMT_FETCH cursor with detector rules only (no statement guard): rows are masked', async () => {
