@@ -619,7 +619,7 @@ export class Session {
     } else if (tracker.takeRefusedCommandEnd()) {
       this.#discardingBackend = false;
       // a masked cursor's FETCH may follow the refused command
-      if (this.#masking?.rowPlan != null) return this.#decodeBackendFrom(chunk.subarray(stop));
+      if (this.#masking !== null && this.#masking.rowPlan !== null) return this.#decodeBackendFrom(chunk.subarray(stop));
     } else {
       // a result set (or a cursor's fetch) whose rows masking rewrites starts right after `stop`
       if (stop > 0 && !this.#discardingBackend) this.#client.write(chunk.subarray(0, stop));

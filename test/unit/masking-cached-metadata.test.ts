@@ -5,19 +5,15 @@
 // MaskingController packet by packet, as the session does in packet mode.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MaskingController, PREPARED_DEFS_MAX_BYTES } from '../../src/session/masking-controller.ts';
-import { compilePolicy } from '../../src/masking/policy.ts';
-import { GrantStore } from '../../src/masking/grants.ts';
-import { AnalysisCache } from '../../src/sql/cache.ts';
+import { PREPARED_DEFS_MAX_BYTES } from '../../src/session/masking-controller.ts';
 import { Capability, ColumnType, Command } from '../../src/protocol/constants.ts';
 import { encodeColumnDefinition41, type ColumnDefinition41 } from '../../src/protocol/column-definition.ts';
 import { encodeBinaryRow, parseBinaryRow, type BinaryValue } from '../../src/protocol/binary-row.ts';
 import { encodeColumnCount, encodeComStmtClose, encodeComStmtExecute, encodeComStmtPrepare, encodeSimpleCommand, encodeStmtPrepareOk } from '../../src/protocol/commands.ts';
 import { ResultTracker } from '../../src/session/result-tracker.ts';
 import { CAPS_DEPRECATE_EOF, CAPS_EOF, eof, ok } from './result-tracker-scripts.ts';
-import { cfg, col } from './masking-helpers.ts';
+import { col, phoneController } from './masking-helpers.ts';
 
-const policy = compilePolicy(cfg([{ name: 'phone', columns: ['phone'], mask: { type: 'full', char: '*' } }]));
 const PHONE = col('shop', 'users', 'phone');
 const NAME = col('shop', 'users', 'name');
 const ID = col('shop', 'users', 'id', ColumnType.LONG);
@@ -26,17 +22,7 @@ const ID = col('shop', 'users', 'id', ColumnType.LONG);
 function session(caps: number, cacheMetadata = true) {
   const warnings: string[] = [];
   const statements: Array<{ cmd: string; rows: number }> = [];
-  const m = new MaskingController({
-    rules: policy.forRoute(undefined),
-    onBypass: 'reject',
-    grants: new GrantStore({ file: null, ruleNames: policy.ruleNames }),
-    cache: new AnalysisCache(),
-    extendedMetadata: false,
-    cacheMetadata: () => cacheMetadata,
-    user: () => 'app',
-    schema: () => 'shop',
-    warn: (w) => void warnings.push(w),
-  });
+  const m = phoneController({ cacheMetadata, warn: (w) => void warnings.push(w) });
   const tracker = new ResultTracker(
     {
       onCommand: (c) => m.onCommand(c),

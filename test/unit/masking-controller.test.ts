@@ -3,36 +3,16 @@
 // which the next split definition overwrites. The plan must come from the bytes as they were.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MaskingController } from '../../src/session/masking-controller.ts';
-import { compilePolicy } from '../../src/masking/policy.ts';
-import { GrantStore } from '../../src/masking/grants.ts';
-import { AnalysisCache } from '../../src/sql/cache.ts';
 import { encodeColumnDefinition41 } from '../../src/protocol/index.ts';
 import type { CommandStart } from '../../src/session/result-tracker.ts';
-import { cfg, col } from './masking-helpers.ts';
-
-const policy = compilePolicy(cfg([{ name: 'phone', columns: ['phone'], mask: { type: 'full', char: '*' } }]));
-
-function controller(): MaskingController {
-  return new MaskingController({
-    rules: policy.forRoute(undefined),
-    onBypass: 'reject',
-    grants: new GrantStore({ file: null, ruleNames: policy.ruleNames }),
-    cache: new AnalysisCache(),
-    extendedMetadata: false,
-    cacheMetadata: () => true,
-    user: () => 'app',
-    schema: () => 'shop',
-    warn: () => undefined,
-  });
-}
+import { col, phoneController } from './masking-helpers.ts';
 
 const cmd: CommandStart = { seqNo: 1, code: 0x03, name: 'COM_QUERY', sql: 'SELECT phone, name FROM users', sqlTruncated: false, statementId: null, startedAt: 0 };
 
 test('column definitions handed over in one reused buffer still give the right plan', () => {
   const defs = [col('shop', 'users', 'phone'), col('shop', 'users', 'name')].map((c) => encodeColumnDefinition41(c));
   const scratch = Buffer.alloc(256);
-  const m = controller();
+  const m = phoneController();
   m.onResultSetStart(cmd, defs.length);
   for (const d of defs) {
     scratch.fill(0);
@@ -46,7 +26,7 @@ test('column definitions handed over in one reused buffer still give the right p
 
 test('the plan is remembered per definitions and found again for the same result set', () => {
   const defs = [col('shop', 'users', 'name'), col('shop', 'users', 'phone')].map((c) => encodeColumnDefinition41(c));
-  const m = controller();
+  const m = phoneController();
   for (let round = 0; round < 2; round++) {
     m.onCommand({ ...cmd, seqNo: round });
     m.onResultSetStart(cmd, defs.length);
@@ -64,7 +44,7 @@ test('the plan is remembered per definitions and found again for the same result
 test('result-set shapes that rotate (more of them than the recent ring holds) each keep their own plan', () => {
   // sysbench-like: the same statement over 12 tables, half of them with a masked column
   const shapes = Array.from({ length: 12 }, (_, i) => [col('shop', `t${i}`, 'name'), col('shop', `t${i}`, i % 2 === 0 ? 'phone' : 'city')].map((c) => encodeColumnDefinition41(c)));
-  const m = controller();
+  const m = phoneController();
   let seqNo = 0;
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < shapes.length; i++) {
