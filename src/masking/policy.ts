@@ -136,18 +136,32 @@ export function compilePolicy(cfg: MaskingConfig, opts: CompileOptions = {}): Ma
 /**
  * The plan for rows that cannot be judged because their column definitions are unknown (fail closed): every
  * value NULL. It needs only the column count: a text row of NULLs is one 0xFB per column, a binary row is
- * its 0x00 header and a NULL bitmap with every column's bit set (bits start at offset 2).
+ * its 0x00 header and a NULL bitmap with every column's bit set (bits start at offset 2). The count comes
+ * from the server's column-count packet; a row too short to hold that many columns is refused before
+ * anything of that size is allocated.
  */
 export function withholdAll(columns: number): ResultPlan {
-  const text = Buffer.alloc(columns, 0xfb);
-  const binary = Buffer.alloc(1 + ((columns + 7 + 2) >> 3));
-  for (let i = 0; i < columns; i++) binary[1 + ((i + 2) >> 3)]! |= 1 << ((i + 2) & 7);
+  let text: Buffer | null = null;
+  let binary: Buffer | null = null;
+  const tooShort = (payload: Buffer, least: number): ProtocolError =>
+    new ProtocolError(`a row of ${payload.length} bytes cannot hold the ${columns} columns its result set announced`, { need: least });
   return {
     maskedColumns: ['*'],
     rules: [],
     warnings: [],
-    maskTextRow: () => text,
-    maskBinaryRow: () => binary,
+    maskTextRow(payload) {
+      if (payload.length < columns) throw tooShort(payload, columns); // every text value takes a byte at least
+      return (text ??= Buffer.alloc(columns, 0xfb));
+    },
+    maskBinaryRow(payload) {
+      const bitmap = Math.floor((columns + 7 + 2) / 8); // binaryRowBitmapLength, for any count the server may send
+      if (payload.length < 1 + bitmap) throw tooShort(payload, 1 + bitmap);
+      if (binary === null) {
+        binary = Buffer.alloc(1 + bitmap);
+        for (let i = 0; i < columns; i++) binary[1 + ((i + 2) >> 3)]! |= 1 << ((i + 2) & 7);
+      }
+      return binary;
+    },
   };
 }
 

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PREPARED_DEFS_MAX_BYTES } from '../../src/session/masking-controller.ts';
+import { withholdAll } from '../../src/masking/policy.ts';
+import { ProtocolError } from '../../src/protocol/errors.ts';
 import { Capability, ColumnType, Command } from '../../src/protocol/constants.ts';
 import { encodeColumnDefinition41, type ColumnDefinition41 } from '../../src/protocol/column-definition.ts';
 import { encodeBinaryRow, parseBinaryRow, type BinaryValue } from '../../src/protocol/binary-row.ts';
@@ -136,4 +138,14 @@ test('without CACHE_METADATA nothing is kept (every EXECUTE carries its definiti
   assert.deepEqual(s.execute(5, [PHONE], [['5551234']], { metadata: [PHONE] }), [['*******']]);
   // a server that skipped them anyway: nothing to plan from, so nothing goes out
   assert.deepEqual(s.execute(5, [PHONE], [['5551234']]), [[null]]);
+});
+
+test('withholdAll: NULL rows of the announced width, and a row too short for the count is refused, not allocated for', () => {
+  const plan = withholdAll(3);
+  assert.deepEqual(plan.maskTextRow(Buffer.from([0x01, 0x31, 0x01, 0x32, 0xfb])), Buffer.from([0xfb, 0xfb, 0xfb]));
+  assert.deepEqual(parseBinaryRow(plan.maskBinaryRow(encodeBinaryRow([1, 'x', 'y'], [ID, NAME, PHONE])), [ID, NAME, PHONE]), [null, null, null]);
+  // a server announcing 2^32 - 1 columns (no definitions: cached) then sending a small row
+  const hostile = withholdAll(0xffffffff);
+  assert.throws(() => hostile.maskTextRow(Buffer.from([0xfb])), ProtocolError);
+  assert.throws(() => hostile.maskBinaryRow(Buffer.from([0x00, 0xff])), ProtocolError);
 });
