@@ -42,8 +42,6 @@ const RECENT_MAX = 8;
  * definitions are gone has every value withheld (see docs/masking.md § Prepared statements).
  */
 export const PREPARED_DEFS_MAX_BYTES = 1024 * 1024;
-/** COM_STMT_EXECUTE's statement id for "the statement prepared last" (PROTOCOL-NOTES A3.7). */
-const LAST_PREPARED = 0xffffffff;
 const NO_MASKED: readonly string[] = Object.freeze([]);
 
 /** A prepared statement's column definitions, as they came (one buffer, and the length of each). */
@@ -83,7 +81,6 @@ export class MaskingController implements ResultSetObserver {
   /** Column definitions per prepared statement (oldest first, at most PREPARED_DEFS_MAX_BYTES in all). */
   readonly #prepared = new Map<number, StatementColumns>();
   #preparedBytes = 0;
-  #lastPrepared: number | null = null;
   /** The current result set's definitions were skipped by the server and are not known here: every
    * value is withheld (its column count). -1: they are known. */
   #unknownColumns = -1;
@@ -138,7 +135,6 @@ export class MaskingController implements ResultSetObserver {
     if (cmd.code === Command.COM_RESET_CONNECTION || cmd.code === Command.COM_CHANGE_USER) {
       this.#prepared.clear();
       this.#preparedBytes = 0;
-      this.#lastPrepared = null;
     }
   }
 
@@ -166,7 +162,7 @@ export class MaskingController implements ResultSetObserver {
   onCachedResultSet(cmd: CommandStart, columns: number): void {
     this.onResultSetStart(cmd, columns);
     this.#defsOnWire = false;
-    const id = this.#statementOf(cmd);
+    const id = cmd.statementId;
     const known = id === null ? undefined : this.#prepared.get(id);
     if (known === undefined || known.lengths.length !== columns) {
       this.#unknownColumns = columns;
@@ -179,7 +175,6 @@ export class MaskingController implements ResultSetObserver {
   }
 
   onStatementPrepared(_cmd: CommandStart, statementId: number, columns: number): void {
-    this.#lastPrepared = statementId;
     if (!this.#o.cacheMetadata()) return;
     // nothing to keep (and a definition cut at the inspection limit is not kept): an EXECUTE that skips
     // them anyway withholds every value
@@ -251,8 +246,7 @@ export class MaskingController implements ResultSetObserver {
       return true;
     }
     if (this.#o.cacheMetadata() && cmd.code === Command.COM_STMT_EXECUTE && this.#defsOnWire && !this.#truncated && cmd.statementId !== null) {
-      const id = this.#statementOf(cmd);
-      if (id !== null) this.#remember(id);
+      this.#remember(cmd.statementId);
     }
     if (this.#truncated) {
       // fail closed: a definition we could not read cannot be judged, so every column is withheld
@@ -272,14 +266,8 @@ export class MaskingController implements ResultSetObserver {
 
   onCursorOpened(cmd: CommandStart): void {
     const plan = this.#unknownColumns >= 0 ? withholdAll(this.#unknownColumns) : this.#plan();
-    // keyed by the real id: the FETCHes name it even when the EXECUTE said -1
-    const id = this.#statementOf(cmd);
-    if (id !== null && plan !== null) this.#cursorPlans.set(id, plan);
-  }
-
-  /** The statement a command names; -1 (pipelined behind its PREPARE) is the statement prepared last. */
-  #statementOf(cmd: CommandStart): number | null {
-    return cmd.statementId === LAST_PREPARED ? this.#lastPrepared : cmd.statementId;
+    // the tracker resolved an EXECUTE's -1 to the real id, which the FETCHes name
+    if (cmd.statementId !== null && plan !== null) this.#cursorPlans.set(cmd.statementId, plan);
   }
 
   #exempt(): ReadonlySet<string> {

@@ -15,7 +15,12 @@ export interface CommandStart {
   readonly sql: string | null;
   /** True when the SQL was cut because the packet was longer than the capture limit. */
   readonly sqlTruncated: boolean;
-  readonly statementId: number | null;
+  /**
+   * The statement of a COM_STMT_* command. MariaDB's -1 ("the statement prepared last") is resolved: at once,
+   * or, for an EXECUTE pipelined behind its PREPARE, when that PREPARE's OK brings the real id (so observers
+   * of the EXECUTE's response already see it). Stays -1 only when that PREPARE failed.
+   */
+  statementId: number | null;
   /** performance.now() (ms, a double: no BigInt allocated per command) */
   readonly startedAt: number;
 }
@@ -100,6 +105,9 @@ interface InFlight {
   /** The client got an ERR of ours for this command: the rest of its response is not relayed. */
   refused: boolean;
 }
+
+/** A COM_STMT_* statement id meaning "the statement prepared last" (PROTOCOL-NOTES A3.7). */
+const LAST_PREPARED = 0xffffffff;
 
 const NO_RESPONSE = new Set<number>([Command.COM_STMT_CLOSE, Command.COM_STMT_SEND_LONG_DATA, Command.COM_QUIT]);
 
@@ -221,10 +229,10 @@ export class ResultTracker {
       statementId = buf.readUInt32LE(off + 1);
       // 0xFFFFFFFF is MariaDB's "the statement prepared last": a client that pipelines PREPARE + EXECUTE
       // (the mariadb connector) sends it before the PREPARE's OK with the real id is back
-      const preparing = statementId === 0xffffffff ? this.#preparingCommand() : null;
+      const preparing = statementId === LAST_PREPARED ? this.#preparingCommand() : null;
       if (preparing !== null) sql = preparing.sql;
       else {
-        if (statementId === 0xffffffff && this.#lastPreparedId !== null) statementId = this.#lastPreparedId;
+        if (statementId === LAST_PREPARED && this.#lastPreparedId !== null) statementId = this.#lastPreparedId;
         if (this.#captureSql) sql = this.statements.get(statementId) ?? null;
       }
       if (code === Command.COM_STMT_CLOSE) this.statements.delete(statementId);
@@ -384,6 +392,12 @@ export class ResultTracker {
     const warnings = head >= 12 ? buf.readUInt16LE(off + 10) : 0;
     this.#lastPreparedId = id;
     if (f.cmd.sql !== null) this.statements.set(id, f.cmd.sql);
+    // commands sent with -1 behind this PREPARE (up to the next PREPARE) name this statement
+    for (let i = 1; i < this.#queue.length; i++) {
+      const later = this.#queue[i]!.cmd;
+      if (later.code === Command.COM_STMT_PREPARE) break;
+      if (later.statementId === LAST_PREPARED) later.statementId = id;
+    }
     if (params === 0 && columns === 0) return this.#endPrepare(f, id, 0, warnings);
     f.phase = { kind: 'prepare', id, params, columns, left: columns, stage: params > 0 ? 'params' : 'columns' };
     if (params === 0) this.observer?.onResultSetStart(f.cmd, columns);

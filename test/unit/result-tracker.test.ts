@@ -266,10 +266,15 @@ test('refuseLocalInfile: the walker stops after the 0xFB request and after the r
   ]);
 });
 
-test('an EXECUTE with the id -1 pipelined behind its PREPARE carries that PREPARE\'s SQL, not the one prepared before', () => {
+test('an EXECUTE with the id -1 pipelined behind its PREPARE carries that PREPARE\'s SQL, and its id once the PREPARE is answered', () => {
   const sqls: Array<string | null> = [];
+  const ids: Array<number | null> = [];
   const tracker = new ResultTracker(
-    { onCommand: (c) => void (c.name === 'COM_STMT_EXECUTE' && sqls.push(c.sql)), onStatement: () => undefined, onCommandDone: () => undefined },
+    {
+      onCommand: (c) => void (c.name === 'COM_STMT_EXECUTE' && sqls.push(c.sql)),
+      onStatement: (r) => void (r.command.name === 'COM_STMT_EXECUTE' && ids.push(r.command.statementId)),
+      onCommandDone: () => undefined,
+    },
     { capabilities: CAPS_DEPRECATE_EOF, cacheMetadata: false, captureSql: true, refuseLocalInfile: false },
   );
   const client = new PacketWalker(tracker.fromClient, { headLimit: 64 * 1024, maxPacket: 1024 ** 3 });
@@ -281,4 +286,7 @@ test('an EXECUTE with the id -1 pipelined behind its PREPARE carries that PREPAR
   backend.walk(packets([ok(CAPS_DEPRECATE_EOF)], 1));
   client.walk(Buffer.concat([packets([encodeComStmtPrepare('SELECT 2')], 0), packets([execute(0xffffffff)], 0)])); // pipelined
   assert.deepEqual(sqls, ['SELECT 1', 'SELECT 2']);
+  backend.walk(packets([encodeStmtPrepareOk({ statementId: 2, numColumns: 0, numParams: 0, warnings: 0 })], 1));
+  backend.walk(packets([ok(CAPS_DEPRECATE_EOF)], 1));
+  assert.deepEqual(ids, [1, 2], 'the real ids, not -1');
 });
