@@ -110,7 +110,7 @@ export function sluiceYaml(variant: PathName, port: number, adminPort: number, c
     lines.push(
       'audit:',
       '  sinks:',
-      `    - { type: file, path: ${join(ctx.tmp, 'audit', 'sluice.jsonl')}, rotate: { size: 256MiB, keep: 1 }, fsync: 1s }`,
+      `    - { type: file, path: ${auditFile(ctx)}, rotate: { size: 256MiB, keep: 1 }, fsync: 1s }`,
       '  events: [connect, auth, query, disconnect]',
     );
   } else {
@@ -227,13 +227,18 @@ async function cellC(port: number, ctx: Ctx): Promise<string> {
 }
 
 /** A variant that starts but does not do its feature would measure plain Sluice: refuse it. */
+/** where sluice-audit's file sink writes (`SLUICE_BENCH_AUDIT_DIR`: another file system, e.g. a tmpfs) */
+function auditFile(ctx: Ctx): string {
+  return join(process.env['SLUICE_BENCH_AUDIT_DIR'] ?? join(ctx.tmp, 'audit'), 'sluice.jsonl');
+}
+
 async function verifyFeature(name: PathName, sp: StartedPath, ctx: Ctx): Promise<void> {
   if (name === 'sluice-mask-all') {
     const [direct, masked] = [await cellC(ctx.db.port, ctx), await cellC(sp.port, ctx)];
     if (direct === masked) throw new Error('not available yet: the masking rule left sbtest*.c unmasked');
   } else if (name === 'sluice-audit') {
     await cellC(sp.port, ctx);
-    const f = join(ctx.tmp, 'audit', 'sluice.jsonl');
+    const f = auditFile(ctx);
     for (let i = 0; i < 30 && !(existsSync(f) && statSync(f).size > 0); i++) await sleep(100);
     if (!(existsSync(f) && statSync(f).size > 0)) throw new Error('not available yet: the audit file sink wrote nothing');
   }

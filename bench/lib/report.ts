@@ -1,5 +1,6 @@
 // Aggregates the runs (median QPS/latency over rounds, CPU = Σcpu ÷ Σqueries), computes
-// the budget ratios of issue 7, and renders the Markdown section and a hand-written SVG
+// the budget ratios of issue 7 (a QPS ratio pairs the two paths' runs of one round, minutes apart at most,
+// and takes the median over rounds, with the lowest and highest as its spread), and renders the Markdown section and a hand-written SVG
 // chart. Contract: pure functions of the result object; a missing path gives "n/a",
 // never a thrown error; nothing here compares a number to fail the run.
 import type { ConnResult, StreamResult } from './scenarios.ts';
@@ -38,9 +39,18 @@ export interface SummaryRow {
   relayPeakRssKiB: number | null;
 }
 
+/** A paired ratio's lowest and highest per-round value, over `n` rounds. */
+export interface Spread {
+  lo: number;
+  hi: number;
+  n: number;
+}
+
 export interface Ratio {
   name: string;
   value: number | null;
+  /** QPS ratios: the per-round ratios' range (null: one round, or not a QPS ratio) */
+  spread: Spread | null;
   target: string;
   ok: boolean | null;
 }
@@ -106,6 +116,28 @@ function find(s: readonly SummaryRow[], path: string, wl: string, th: number): S
   return s.find((r) => r.path === path && r.workload === wl && r.threads === th);
 }
 
+/**
+ * QPS of `a` over QPS of `b` for one workload and thread count, per round (the two runs of a round are
+ * minutes apart at most, while this VM's speed drifts more than the ratios we look for between rounds),
+ * then the median over the rounds both ran in; null when there is none.
+ */
+export function pairedQpsRatio(runs: readonly RunRow[], a: string, b: string, wl: string, th: number): { value: number; spread: Spread | null } | null {
+  const qpsByRound = (p: string): Map<number, number> => {
+    const m = new Map<number, number>();
+    for (const r of runs) if (r.path === p && r.workload === wl && r.threads === th && r.error === undefined && Number.isFinite(r.qps)) m.set(r.round, r.qps);
+    return m;
+  };
+  const qa = qpsByRound(a);
+  const qb = qpsByRound(b);
+  const per: number[] = [];
+  for (const [round, x] of qa) {
+    const y = ratio(x, qb.get(round));
+    if (y !== null) per.push(y);
+  }
+  if (per.length === 0) return null;
+  return { value: median(per), spread: per.length > 1 ? { lo: Math.min(...per), hi: Math.max(...per), n: per.length } : null };
+}
+
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
     return null;
@@ -113,34 +145,37 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
   return a / b;
 }
 
-export function ratios(s: readonly SummaryRow[], stream: readonly StreamResult[], conns: readonly ConnResult[]): Ratio[] {
+export function ratios(s: readonly SummaryRow[], runs: readonly RunRow[], stream: readonly StreamResult[], conns: readonly ConnResult[]): Ratio[] {
   const PS = 'oltp_point_select';
   const RO = 'oltp_read_only';
-  const qps = (p: string, wl: string, th: number): number | undefined => find(s, p, wl, th)?.qps;
   const cpu = (p: string, wl: string, th: number): number | null | undefined => find(s, p, wl, th)?.cpuUsPerQuery;
   const out: Ratio[] = [];
-  const add = (name: string, value: number | null, target: string, cmp?: (v: number) => boolean): void => {
-    out.push({ name, value, target, ok: value === null || cmp === undefined ? null : cmp(value) });
+  const add = (name: string, value: number | null, target: string, cmp?: (v: number) => boolean, spread: Spread | null = null): void => {
+    out.push({ name, value, spread, target, ok: value === null || cmp === undefined ? null : cmp(value) });
   };
-  add('naive/haproxy QPS, point_select 8t', ratio(qps('naive', PS, 8), qps('haproxy', PS, 8)), 'ref ≈ 0.82');
-  add('naive/haproxy QPS, point_select 32t', ratio(qps('naive', PS, 32), qps('haproxy', PS, 32)), 'ref ≈ 0.66');
+  const addQps = (name: string, a: string, b: string, wl: string, th: number, target: string, cmp?: (v: number) => boolean): void => {
+    const r = pairedQpsRatio(runs, a, b, wl, th);
+    add(name, r?.value ?? null, target, cmp, r?.spread ?? null);
+  };
+  addQps('naive/haproxy QPS, point_select 8t', 'naive', 'haproxy', PS, 8, 'ref ≈ 0.82');
+  addQps('naive/haproxy QPS, point_select 32t', 'naive', 'haproxy', PS, 32, 'ref ≈ 0.66');
   add('naive/haproxy CPU/query, point_select 8t', ratio(cpu('naive', PS, 8), cpu('haproxy', PS, 8)), 'ref ≈ 1.0');
-  add('node-floor/haproxy QPS, point_select 8t', ratio(qps('node-floor', PS, 8), qps('haproxy', PS, 8)), 'the JS ceiling');
-  add('sluice/haproxy QPS, point_select 8t', ratio(qps('sluice', PS, 8), qps('haproxy', PS, 8)), '≥ 0.9', (v) => v >= 0.9);
-  add('sluice/node-floor QPS, point_select 8t', ratio(qps('sluice', PS, 8), qps('node-floor', PS, 8)), 'report');
-  add('sluice/haproxy QPS, point_select 32t', ratio(qps('sluice', PS, 32), qps('haproxy', PS, 32)), '≥ 0.8', (v) => v >= 0.8);
+  addQps('node-floor/haproxy QPS, point_select 8t', 'node-floor', 'haproxy', PS, 8, 'the JS ceiling');
+  addQps('sluice/haproxy QPS, point_select 8t', 'sluice', 'haproxy', PS, 8, '≥ 0.9', (v) => v >= 0.9);
+  addQps('sluice/node-floor QPS, point_select 8t', 'sluice', 'node-floor', PS, 8, 'report');
+  addQps('sluice/haproxy QPS, point_select 32t', 'sluice', 'haproxy', PS, 32, '≥ 0.8', (v) => v >= 0.8);
   add('sluice/naive CPU/query, point_select 8t', ratio(cpu('sluice', PS, 8), cpu('naive', PS, 8)), '≤ 1.2', (v) => v <= 1.2);
-  add('sluice/haproxy QPS, read_only 8t', ratio(qps('sluice', RO, 8), qps('haproxy', RO, 8)), 'report');
-  add('sluice-audit/sluice QPS, point_select 8t', ratio(qps('sluice-audit', PS, 8), qps('sluice', PS, 8)), '≥ 0.95', (v) => v >= 0.95);
+  addQps('sluice/haproxy QPS, read_only 8t', 'sluice', 'haproxy', RO, 8, 'report');
+  addQps('sluice-audit/sluice QPS, point_select 8t', 'sluice-audit', 'sluice', PS, 8, '≥ 0.95', (v) => v >= 0.95);
   // the audit's cost in relay CPU: steadier than the QPS ratio on a noisy machine (docs/benchmarks.md § Noise)
   const auditCpu = cpu('sluice-audit', PS, 8);
   const plainCpu = cpu('sluice', PS, 8);
   add('sluice-audit − sluice relay CPU µs/query, point_select 8t', auditCpu == null || plainCpu == null ? null : auditCpu - plainCpu, 'report');
-  add('sluice-mask-none/sluice QPS, point_select 8t', ratio(qps('sluice-mask-none', PS, 8), qps('sluice', PS, 8)), '≥ 0.97', (v) => v >= 0.97);
-  add('sluice-mask-all/sluice QPS, point_select 8t', ratio(qps('sluice-mask-all', PS, 8), qps('sluice', PS, 8)), 'report');
-  add('sluice-tls/sluice QPS, point_select 8t', ratio(qps('sluice-tls', PS, 8), qps('sluice', PS, 8)), '≥ 0.7', (v) => v >= 0.7);
-  add('sluice-tls/direct-tls QPS, point_select 8t', ratio(qps('sluice-tls', PS, 8), qps('direct-tls', PS, 8)), 'report');
-  add('direct-tls/direct QPS, point_select 8t', ratio(qps('direct-tls', PS, 8), qps('direct', PS, 8)), 'ref: TLS without a relay');
+  addQps('sluice-mask-none/sluice QPS, point_select 8t', 'sluice-mask-none', 'sluice', PS, 8, '≥ 0.97', (v) => v >= 0.97);
+  addQps('sluice-mask-all/sluice QPS, point_select 8t', 'sluice-mask-all', 'sluice', PS, 8, 'report');
+  addQps('sluice-tls/sluice QPS, point_select 8t', 'sluice-tls', 'sluice', PS, 8, '≥ 0.7', (v) => v >= 0.7);
+  addQps('sluice-tls/direct-tls QPS, point_select 8t', 'sluice-tls', 'direct-tls', PS, 8, 'report');
+  addQps('direct-tls/direct QPS, point_select 8t', 'direct-tls', 'direct', PS, 8, 'ref: TLS without a relay');
   const st = (p: string): StreamResult | undefined => stream.find((x) => x.path === p && x.error === undefined);
   add('stream sluice/haproxy MB/s', ratio(st('sluice')?.mbPerSec, st('haproxy')?.mbPerSec), '≥ 0.8', (v) => v >= 0.8);
   const peak = st('sluice')?.relayPeakRssKiB;
@@ -160,9 +195,14 @@ const f0 = (x: number | null | undefined): string => (x === null || x === undefi
 const f1 = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(1));
 const f2 = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));
 
+/** `[0.81–0.93, 6 rounds]`, or '' */
+function spreadText(s: Spread | null): string {
+  return s === null ? '' : `[${f2(s.lo)}–${f2(s.hi)}, ${String(s.n)} rounds]`;
+}
+
 export function printRatios(r: readonly Ratio[]): string {
   return r
-    .map((x) => `  ${x.name.padEnd(46)} ${f2(x.value).padStart(8)}   target ${x.target}${x.ok === null ? '' : x.ok ? '  (met)' : '  (MISSED)'}`)
+    .map((x) => `  ${x.name.padEnd(46)} ${f2(x.value).padStart(8)} ${spreadText(x.spread).padEnd(22)} target ${x.target}${x.ok === null ? '' : x.ok ? '  (met)' : '  (MISSED)'}`)
     .join('\n');
 }
 
@@ -221,8 +261,8 @@ export function markdown(res: Results, files: { json: string; svg: string }): st
     L.push('');
   }
   if (res.ratios.length > 0) {
-    L.push('Budget ratios (same run):', '', '| ratio | value | target |', '|---|---:|---|');
-    for (const r of res.ratios) L.push(`| ${r.name} | ${f2(r.value)} | ${r.target}${r.ok === null ? '' : r.ok ? ' ✓' : ' ✗'} |`);
+    L.push('Budget ratios (same run; a QPS ratio is the median of per-round ratios, with their range):', '', '| ratio | value | range | target |', '|---|---:|---|---|');
+    for (const r of res.ratios) L.push(`| ${r.name} | ${f2(r.value)} | ${spreadText(r.spread)} | ${r.target}${r.ok === null ? '' : r.ok ? ' ✓' : ' ✗'} |`);
     L.push('');
   }
   return L.join('\n') + '\n';
