@@ -62,7 +62,8 @@ export function auditHooks(auditor: Auditor | null, stats: DigestStats | null, c
   let split: { cmd: CommandStart; parts: string[] } | null = null;
   const statementSql = (cmd: CommandStart, index: number): string => {
     const sql = cmd.sql ?? '';
-    if (index === 0 && !sql.includes(';')) return sql;
+    // a prepared statement is one statement (MariaDB prepares no multi-statements): no scan for ';'
+    if (index === 0 && (cmd.statementId !== null || !sql.includes(';'))) return sql;
     if (split?.cmd !== cmd) split = { cmd, parts: splitStatements(sql) };
     return split.parts[index] ?? sql;
   };
