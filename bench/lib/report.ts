@@ -213,7 +213,7 @@ export function markdown(res: Results, files: { json: string; svg: string }): st
   L.push(
     `Machine: ${String(m.cores)} × ${String(m.cpuModel)}, kernel ${String(m.kernel)}, Node ${String(m.node)}, ` +
       `MariaDB ${String(m.mariadb)}, ${String(m.haproxy)}, ${String(m.sysbench)}. ` +
-      `Settings: ${String(res.settings.seconds)} s per run, ${String(res.settings.rounds)} round(s), ` +
+      `Settings: ${String(res.settings.seconds)} s per run, ${String(res.settings.rounds)} round(s)${Number(res.settings.budgetRounds ?? 0) > 0 ? ` (+ ${String(res.settings.budgetRounds)} of point_select at 8 threads)` : ''}, ` +
       `${String(res.settings.tables)}×${String(res.settings.tableSize)} rows. Raw: \`${files.json}\`, chart: \`${files.svg}\`.`,
     '',
   );
