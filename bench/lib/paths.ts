@@ -226,12 +226,12 @@ async function cellC(port: number, ctx: Ctx): Promise<string> {
   }
 }
 
-/** A variant that starts but does not do its feature would measure plain Sluice: refuse it. */
 /** where sluice-audit's file sink writes (`SLUICE_BENCH_AUDIT_DIR`: another file system, e.g. a tmpfs) */
 function auditFile(ctx: Ctx): string {
   return join(process.env['SLUICE_BENCH_AUDIT_DIR'] ?? join(ctx.tmp, 'audit'), 'sluice.jsonl');
 }
 
+/** A variant that starts but does not do its feature would measure plain Sluice: refuse it. */
 async function verifyFeature(name: PathName, sp: StartedPath, ctx: Ctx): Promise<void> {
   if (name === 'sluice-mask-all') {
     const [direct, masked] = [await cellC(ctx.db.port, ctx), await cellC(sp.port, ctx)];

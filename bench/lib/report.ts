@@ -1,7 +1,7 @@
-// Aggregates the runs (median QPS/latency over rounds, CPU = Σcpu ÷ Σqueries), computes
-// the budget ratios of issue 7 (a QPS ratio pairs the two paths' runs of one round, minutes apart at most,
-// and takes the median over rounds, with the lowest and highest as its spread), and renders the Markdown section and a hand-written SVG
-// chart. Contract: pure functions of the result object; a missing path gives "n/a",
+// Aggregates the runs (median QPS/latency over rounds, CPU = Σcpu ÷ Σqueries), computes the budget
+// ratios of issue 7 (a QPS ratio divides the two paths' runs of each round, then takes the median over
+// rounds, with the lowest and highest as its spread), and renders the Markdown section and a hand-written
+// SVG chart. Contract: pure functions of the result object; a missing path gives "n/a",
 // never a thrown error; nothing here compares a number to fail the run.
 import type { ConnResult, StreamResult } from './scenarios.ts';
 import type { MicroRow } from './micro.ts';
