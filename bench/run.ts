@@ -317,7 +317,7 @@ async function main(): Promise<void> {
       conns,
       connsNote,
       micro,
-      ratios: ratios(summary, runs, stream, conns),
+      ratios: ratios(runs, stream, conns),
     };
     const jsonFile = join(resultsDir, `${date}-${sha}.json`);
     const svgFile = join(resultsDir, `${date}-${sha}.svg`);

@@ -145,7 +145,8 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
   return a / b;
 }
 
-export function ratios(s: readonly SummaryRow[], runs: readonly RunRow[], stream: readonly StreamResult[], conns: readonly ConnResult[]): Ratio[] {
+export function ratios(runs: readonly RunRow[], stream: readonly StreamResult[], conns: readonly ConnResult[]): Ratio[] {
+  const s = summarize(runs);
   const PS = 'oltp_point_select';
   const RO = 'oltp_read_only';
   const cpu = (p: string, wl: string, th: number): number | null | undefined => find(s, p, wl, th)?.cpuUsPerQuery;
