@@ -22,7 +22,7 @@ import type { AnalysisCache } from '../sql/cache.ts';
 import type { ProxyAddresses } from '../protocol/proxy-protocol.ts';
 import { Framer, type Frame } from '../protocol/framer.ts';
 import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, LocalInfileRefused, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
-import { splitUserTag, type Router } from '../routing/router.ts';
+import { splitUserTag, type RouteOutcome, type Router } from '../routing/router.ts';
 import type { Logger } from '../logger.ts';
 import { dialBackend } from './backend-dialer.ts';
 import { ReadBuffer } from './read-buffer.ts';
@@ -90,6 +90,35 @@ export interface SessionInfo extends SessionFacts {
   readonly statements: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+}
+
+/** What the greeting step leaves for the rest of the handshake. */
+interface Greeted {
+  /** the greeting the client got */
+  readonly greeting: HandshakeV10;
+  readonly offerTls: boolean;
+  /** the backend dialled before the client's answer (the route was known up front) and its greeting */
+  readonly dialled: Dialled | null;
+  /** backends this connection could not reach, with why: the router skips them (before health notices) */
+  readonly unreachable: Map<string, string>;
+}
+
+interface Dialled {
+  readonly name: string;
+  readonly greeting: HandshakeV10;
+}
+
+/** The route and backend the connection goes to. */
+type Chosen = Extract<RouteOutcome, { kind: 'ok' }>;
+
+/** How the HandshakeResponse41 went upstream: what the auth relay needs to know. */
+interface Upstream {
+  readonly upstreamTls: boolean;
+  /** sequence id of the HandshakeResponse41 on the backend leg (2 after an SSLRequest) */
+  readonly backendSeq: number;
+  /** with the backend's own scramble reused: its auth plugin and scramble (the caching_sha2 bridge) */
+  readonly authPlugin: string | null;
+  readonly nonce: Buffer | null;
 }
 
 export class Session {
@@ -241,41 +270,58 @@ export class Session {
   #clientSeq = 0;
 
   async #handshake(): Promise<void> {
-    const env = this.#env;
-    const limits = env.config.limits;
-    const clientMode = env.listener.tls.mode;
-    if (clientMode === 'passthrough') return this.#passthrough();
-    let clientLeg = new HandshakeLeg(this.#client, 'client', limits.max_packet);
+    if (this.#env.listener.tls.mode === 'passthrough') return this.#passthrough();
+    // listening from the start: a client that closes (or errs) while the backend is dialled is noticed
+    const plainLeg = new HandshakeLeg(this.#client, 'client', this.#env.config.limits.max_packet);
+    const greeted = await this.#greet();
+    const { clientLeg, first, response } = await this.#readHandshakeResponse(plainLeg, greeted.offerTls);
+    const { chosen, backendGreeting } = await this.#chooseBackend(response, greeted);
+    this.#log = this.#log.child({ route: this.#route, backend: this.#backendName });
+    this.#setUpMasking(chosen.route.masking, response);
+    this.#stripsUserTag = chosen.user !== response.user;
+    const upstream = await this.#sendHandshakeResponse(response, chosen, greeted.greeting, backendGreeting);
+    await this.#relayAuthentication(clientLeg, first.seq, upstream);
+  }
 
-    // 1. greeting: reuse the backend's when the route is known now (no extra round trip)
-    let pre = env.forceAuthSwitch ? null : env.router.preGreetingRoute(env.listener.name);
-    let backendGreeting: HandshakeV10 | null = null;
-    /** Backends this connection could not reach: the next in failover order gets it (before health notices). */
+  /**
+   * Step 1: the greeting. When the listener's route is known before the client says anything, the backend
+   * is dialled first and its greeting (and scramble) reused: no extra round trip, no forced auth switch.
+   */
+  async #greet(): Promise<Greeted> {
+    const env = this.#env;
+    const clientMode = env.listener.tls.mode;
+    const pre = env.forceAuthSwitch ? null : env.router.preGreetingRoute(env.listener.name);
+    let dialled: Dialled | null = null;
     const unreachable = new Map<string, string>();
     if (pre !== null) {
       this.#setState({ kind: 'connectingBackend' });
       try {
-        backendGreeting = await this.#connectBackend(pre.route.name, pre.backend);
+        dialled = { name: pre.backend.name, greeting: await this.#connectBackend(pre.route.name, pre.backend) };
       } catch (e) {
         if (!(e instanceof BackendUnavailable)) throw e;
         unreachable.set(pre.backend.name, e.message);
-        pre = null;
       }
     }
-    const template = backendGreeting ?? env.greetingTemplate(env.listener.name);
+    const template = dialled?.greeting ?? env.greetingTemplate(env.listener.name);
     const offerTls = clientMode === 'preferred' || clientMode === 'required';
     const greeting: HandshakeV10 = {
       ...template,
-      connectionId: backendGreeting !== null ? backendGreeting.connectionId : env.conn,
-      scramble: backendGreeting !== null ? backendGreeting.scramble : randomScramble(),
-      authPluginName: backendGreeting !== null ? backendGreeting.authPluginName : 'mysql_native_password',
-      capabilities: (greetingCapabilities(template.capabilities, { allowLocalInfile: limits.allow_local_infile }) | (offerTls ? Capability.SSL : 0)) >>> 0,
+      connectionId: dialled !== null ? dialled.greeting.connectionId : env.conn,
+      scramble: dialled !== null ? dialled.greeting.scramble : randomScramble(),
+      authPluginName: dialled !== null ? dialled.greeting.authPluginName : 'mysql_native_password',
+      capabilities: (greetingCapabilities(template.capabilities, { allowLocalInfile: env.config.limits.allow_local_infile }) | (offerTls ? Capability.SSL : 0)) >>> 0,
       mariadbCapabilities: greetingMariaDbCapabilities(template.capabilities, template.mariadbCapabilities),
     };
     this.#setState({ kind: 'greeting' });
     this.#client.write(encodePacket(encodeHandshakeV10(greeting), 0));
+    return { greeting, offerTls, dialled, unreachable };
+  }
 
-    // 2. the client's HandshakeResponse41, after TLS when it sends an SSLRequest
+  /** Step 2: the client's HandshakeResponse41, after the client-leg TLS handshake when it sends an SSLRequest. */
+  async #readHandshakeResponse(plainLeg: HandshakeLeg, offerTls: boolean): Promise<{ clientLeg: HandshakeLeg; first: Frame; response: HandshakeResponse41 }> {
+    const env = this.#env;
+    const limits = env.config.limits;
+    let clientLeg = plainLeg;
     this.#setState({ kind: 'awaitHandshakeResponse' });
     let first = await clientLeg.next();
     this.#clientSeq = (first.seq + first.nPackets) & 0xff;
@@ -302,7 +348,7 @@ export class Session {
       this.#setState({ kind: 'awaitHandshakeResponse' });
       first = await clientLeg.next();
       this.#clientSeq = (first.seq + first.nPackets) & 0xff;
-    } else if (clientMode === 'required') {
+    } else if (env.listener.tls.mode === 'required') {
       // before anything of the client's answer goes anywhere
       throw new InsecureTransport();
     }
@@ -315,8 +361,13 @@ export class Session {
     this.#user = response.user;
     this.#schema = response.database;
     this.#log = this.#log.child({ user: response.user });
+    return { clientLeg, first, response };
+  }
 
-    // 3. route and backend (on a connect failure, the next backend in failover order)
+  /** Step 3: the route and its backend; on a connect failure, the next backend in failover order. */
+  async #chooseBackend(response: HandshakeResponse41, greeted: Greeted): Promise<{ chosen: Chosen; backendGreeting: HandshakeV10 }> {
+    const env = this.#env;
+    const { unreachable } = greeted;
     const request = {
       listener: env.listener.name,
       user: response.user,
@@ -326,18 +377,20 @@ export class Session {
       serverHost: response.connectAttributes?.find(([k]) => k === '_server_host')?.[1] ?? null,
     };
     let r = env.router.route(request, new Set(unreachable.keys()));
+    let dialled = greeted.dialled;
     for (;;) {
       if (r.kind === 'no_route') throw new RouteNotFound(response.user, this.#client.remoteAddress ?? '?', r.detail);
       if (r.kind === 'unavailable') {
         const failed = [...unreachable.values()].join('; ');
         throw new BackendUnavailable(r.route.name, failed === '' ? r.reason : `${r.reason}; this connection: ${failed}`);
       }
-      if (backendGreeting !== null && pre?.backend.name === r.backend.name) break;
+      // the backend dialled before the greeting is the one routed to: its greeting is the client's
+      if (dialled !== null && dialled.name === r.backend.name) return { chosen: r, backendGreeting: dialled.greeting };
       this.#backend?.destroy();
+      dialled = null; // its connection is gone: a failover back to it dials again
       this.#setState({ kind: 'connectingBackend' });
       try {
-        backendGreeting = await this.#connectBackend(r.route.name, r.backend);
-        break;
+        return { chosen: r, backendGreeting: await this.#connectBackend(r.route.name, r.backend) };
       } catch (e) {
         if (!(e instanceof BackendUnavailable)) throw e;
         this.#log.warn({ backend: r.backend.name, err: e.message }, 'backend unreachable; trying the next in failover order');
@@ -345,11 +398,15 @@ export class Session {
         r = env.router.route(request, new Set(unreachable.keys()));
       }
     }
-    this.#log = this.#log.child({ route: this.#route, backend: this.#backendName });
-    this.#setUpMasking(r.route.masking, response);
-    this.#stripsUserTag = r.user !== response.user;
+  }
 
-    // 4. upstream TLS, decided by the backend's mode; nothing but the SSLRequest goes before it
+  /**
+   * Step 4: upstream TLS when the backend's mode asks for it (nothing but the SSLRequest goes before it),
+   * then the HandshakeResponse41 with the capabilities both legs share: the client's own auth response when
+   * the greeting's scramble was the backend's, else a plugin no account uses, to force an AuthSwitchRequest.
+   */
+  async #sendHandshakeResponse(response: HandshakeResponse41, r: Chosen, greeting: HandshakeV10, backendGreeting: HandshakeV10): Promise<Upstream> {
+    const limits = this.#env.config.limits;
     const clientTls = this.#clientTls !== null;
     const backendMode = r.backend.tls.mode;
     const serverOffersTls = (backendGreeting.capabilities & Capability.SSL) !== 0;
@@ -367,7 +424,7 @@ export class Session {
       // downgrade safety: no packet from a server that must switch to TLS is accepted before the switch
       if (this.#backendLeg!.detach().length > 0) throw new UpstreamTlsError(`server ${r.backend.name} sent data instead of starting TLS`);
       this.#setState({ kind: 'backendTls' });
-      const tls = env.backendTls(r.backend.name);
+      const tls = this.#env.backendTls(r.backend.name);
       const { host } = splitAddress(r.backend.address);
       const up = await tls.upgrade(this.#backend!, { host, timeoutMs: limits.handshake_timeout }).catch((e: unknown) => {
         tlsFailure('backend', e);
@@ -394,18 +451,22 @@ export class Session {
       authResponse: reuse ? response.authResponse : Buffer.alloc(0),
     };
     this.#backend!.write(encodePacket(encodeHandshakeResponse41(upstream), backendSeq));
+    return { upstreamTls, backendSeq, authPlugin: reuse ? backendGreeting.authPluginName : null, nonce: reuse ? Buffer.from(backendGreeting.scramble) : null };
+  }
 
-    // 5. relay auth packets until OK or ERR
+  /** Step 5: auth packets relayed both ways until the backend's OK (the command phase starts) or ERR. */
+  async #relayAuthentication(clientLeg: HandshakeLeg, clientFirstSeq: number, u: Upstream): Promise<void> {
+    const clientTls = this.#clientTls !== null;
     this.#setState({ kind: 'authRelay' });
     const result = await relayAuth({
       client: clientLeg,
       backend: this.#backendLeg!,
       writeClient: (b) => this.#client.write(b),
       writeBackend: (b) => this.#backend!.write(b),
-      seqDelta: first.seq - backendSeq,
-      bridge: clientTls === upstreamTls ? 'none' : clientTls ? 'encrypt_for_server' : 'decrypt_for_server',
-      plugin: reuse ? backendGreeting.authPluginName : null,
-      nonce: reuse ? Buffer.from(backendGreeting.scramble) : null,
+      seqDelta: clientFirstSeq - u.backendSeq,
+      bridge: clientTls === u.upstreamTls ? 'none' : clientTls ? 'encrypt_for_server' : 'decrypt_for_server',
+      plugin: u.authPlugin,
+      nonce: u.nonce,
     });
     this.#clientSeq = result.clientSeqNext;
     if (!result.ok) {
