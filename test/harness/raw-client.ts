@@ -176,7 +176,12 @@ export class RawClient {
   /** Full mysql_native_password login; resolves after the OK, rejects with the ERR. */
   async login(user: string, password: string, database: string | null = null, opts: { caps?: number } = {}): Promise<void> {
     const g = await this.greeting();
-    this.send(handshakeResponse(user, nativeScramble(password, g.scramble), { database, ...opts }), 1);
+    return this.authenticate(user, password, g.scramble, database, opts);
+  }
+
+  /** The rest of login() once the greeting is read: the HandshakeResponse41 for `nonce`, then any auth switch. */
+  async authenticate(user: string, password: string, nonce: Buffer, database: string | null = null, opts: { caps?: number } = {}): Promise<void> {
+    this.send(handshakeResponse(user, nativeScramble(password, nonce), { database, ...opts }), 1);
     for (;;) {
       const f = await this.next();
       if (f === null) throw new Error('closed during login');

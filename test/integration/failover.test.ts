@@ -11,12 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import mysql from 'mysql2/promise';
 import { startMariaDb, USERS, MONITOR_USER, type MariaDbServer } from '../harness/mariadb.ts';
 import { loadConfig, ConfigError } from '../../src/config/index.ts';
 import { startSluice, type SluiceHandle } from '../../src/main.ts';
+import { RawClient } from '../harness/raw-client.ts';
 
 const { user, password } = USERS.native;
 const suffix = randomBytes(6).toString('hex').toUpperCase();
@@ -323,5 +325,56 @@ test('reload: a changed file swaps routes for new connections, a live session is
     assert.equal(await marker(live), 'b1');
   } finally {
     await live.end();
+  }
+});
+
+test('a backend dialled before the greeting, dropped for a redirect that failed, is dialled again when the route comes back to it', async () => {
+  // `bx` forwards to f1 (so its health probes pass) until trapped: then it takes the next connection and
+  // holds it, and the test closes it once b1 is undrained (the redirect's dial fails, b1 is routed again)
+  let trap: ((s: Socket) => void) | null = null;
+  const bx = createServer((s) => {
+    if (trap !== null) return trap(s);
+    const up = tcpConnect({ host: '127.0.0.1', port: f1.port });
+    s.on('error', () => up.destroy());
+    up.on('error', () => s.destroy());
+    s.pipe(up).pipe(s);
+  });
+  await new Promise<void>((resolve) => bx.listen(0, '127.0.0.1', resolve));
+  const bxPort = (bx.address() as { port: number }).port;
+  const cfgPath = join(dir, 'redial.yaml');
+  await writeFile(
+    cfgPath,
+    JSON.stringify({
+      listeners: [{ name: 'main', address: '127.0.0.1:0', tls: { mode: 'disabled' } }],
+      backends: [
+        { name: 'b1', address: `127.0.0.1:${f1.port}`, tls: { mode: 'disabled' } },
+        { name: 'bx', address: `127.0.0.1:${bxPort}`, tls: { mode: 'disabled' } },
+      ],
+      routes: [{ name: 'only', backends: ['b1'] }],
+      health_check: { interval: '60s', timeout: '2s', user: MONITOR_USER.user, password_env: PW_ENV },
+      audit: { sinks: [] },
+    }),
+  );
+  const s2 = await startSluice(loadConfig(cfgPath), { logger: pino({ level: 'silent' }) });
+  const c = await RawClient.open(s2.listenerAddress('main').port);
+  try {
+    const state = s2.gateway.state;
+    await waitFor(() => state.health('b1').status === 'up' && state.health('bx').status === 'up', 5000, 'b1 and bx up');
+    // one backend, no client matchers: Sluice dials b1 before its greeting and hands the client b1's scramble
+    const g = await c.greeting();
+    const held = new Promise<Socket>((resolve) => (trap = resolve));
+    state.drain('b1', 'bx');
+    const login = c.authenticate(user, password, g.scramble);
+    const victim = await bounded(held, 4000, 'the redirect to bx');
+    state.undrain('b1');
+    victim.destroy(); // bx "closed the connection before its greeting": the next route is b1 again
+    await bounded(login, 4000, 'login after the failover back to b1');
+    const sessions = s2.gateway.sessions();
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0]!.backend, 'b1');
+  } finally {
+    c.destroy();
+    await s2.stop(1000);
+    await new Promise((resolve) => bx.close(resolve));
   }
 });
