@@ -49,11 +49,15 @@ export class HandshakeLeg {
     });
   }
 
-  /** Switches to push mode: every frame (already read or arriving) goes to `fn`, a failure to `onFailure`. */
+  /**
+   * Switches to push mode: every frame (already read or arriving) goes to `fn`, a failure to `onFailure`,
+   * also one that came before (a peer that closed while the other leg was still being set up).
+   */
   onFrame(fn: (f: Frame) => void, onFailure: (e: unknown) => void): void {
     this.#onFrame = fn;
     this.#onFailure = onFailure;
     this.#drainPushed();
+    if (this.#failure !== null && this.#onFailure === onFailure) onFailure(this.#failure);
   }
 
   #drainPushed(): void {

@@ -318,6 +318,18 @@ test('a client vanishing mid-handshake (half a packet, then gone) leaves no sess
   await waitFor(() => sluice.gateway.openConnections === before, 3000, 'sessions of vanished clients released');
 });
 
+test('a client gone while its backend is dialled (forced auth switch path) is noticed at once, not at the handshake timeout', async () => {
+  const s = await startTestSluice(db.port, { forceAuthSwitch: true, config: { limits: { handshake_timeout: '60s' } } });
+  extra.push(s);
+  const c = await RawClient.open(s.port);
+  const g = await c.greeting();
+  // the backend is dialled only now (no route is known before the client's answer on this path), and the
+  // client's close arrives while that runs: before the auth relay listens to the client leg
+  c.send(handshakeResponse(user, nativeScramble(password, g.scramble)), 1);
+  c.destroy();
+  await waitFor(() => s.gateway.openConnections === 0, 5000, 'the session of the vanished client released');
+});
+
 test('an SSLRequest to a listener without TLS → ERR 1043 08S01 saying TLS is not enabled, then close', async () => {
   const c = await RawClient.open(sluice.port);
   const g = await c.greeting();

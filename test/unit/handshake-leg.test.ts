@@ -1,5 +1,6 @@
 // HandshakeLeg.detachRaw: the bytes a client pipelines right behind its SSLRequest (mysql2 sends the TLS
 // ClientHello without waiting) come back byte-exact, however the chunks were cut, so they can go to TLS.
+// onFrame: frames and a close that came before push mode are delivered, not lost.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -33,4 +34,27 @@ test('detachRaw is empty when nothing follows the frame', async () => {
   socket.emit('data', sslRequest);
   await first;
   assert.equal(leg.detachRaw().length, 0);
+});
+
+test('onFrame delivers the frames read before it, then a close that came before it', () => {
+  const socket = new EventEmitter() as unknown as Socket;
+  const leg = new HandshakeLeg(socket, 'backend', 1 << 20);
+  socket.emit('data', encodePacket(Buffer.from([0xfe, 1, 2]), 2));
+  socket.emit('close');
+  const seen: string[] = [];
+  leg.onFrame(
+    (f) => seen.push(`frame ${f.seq}`),
+    (e) => seen.push(`failure ${(e as Error).message}`),
+  );
+  assert.deepEqual(seen, ['frame 2', 'failure backend closed the connection during the handshake']);
+});
+
+test('onFrame reports a close that comes after it once', () => {
+  const socket = new EventEmitter() as unknown as Socket;
+  const leg = new HandshakeLeg(socket, 'client', 1 << 20);
+  const failures: unknown[] = [];
+  leg.onFrame(() => assert.fail('no frame was sent'), (e) => failures.push(e));
+  assert.equal(failures.length, 0);
+  socket.emit('close');
+  assert.equal(failures.length, 1);
 });
