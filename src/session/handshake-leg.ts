@@ -34,6 +34,11 @@ export class HandshakeLeg {
     socket.on('error', this.#onError);
   }
 
+  /** Whether the peer closed (or the stream failed); next() rejects from then on. */
+  get failed(): boolean {
+    return this.#failure !== null;
+  }
+
   /** The next frame, in order. Rejects with LegClosed / ProtocolError. */
   next(): Promise<Frame> {
     let f: Frame | null;

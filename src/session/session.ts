@@ -377,7 +377,10 @@ export class Session {
       serverHost: response.connectAttributes?.find(([k]) => k === '_server_host')?.[1] ?? null,
     };
     let r = env.router.route(request, new Set(unreachable.keys()));
-    let dialled = greeted.dialled;
+    // a connection dialled before the greeting that the server closed meanwhile (its connect_timeout, a KILL)
+    // is not used: the same backend is dialled again (and the client switched to its new scramble)
+    let dialled = greeted.dialled !== null && !this.#backendLeg!.failed ? greeted.dialled : null;
+    if (greeted.dialled !== null && dialled === null) this.#log.info({ backend: greeted.dialled.name }, 'backend closed the connection dialled before the greeting; dialling again');
     for (;;) {
       if (r.kind === 'no_route') throw new RouteNotFound(response.user, this.#client.remoteAddress ?? '?', r.detail);
       if (r.kind === 'unavailable') {

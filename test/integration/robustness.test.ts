@@ -330,6 +330,24 @@ test('a client gone while its backend is dialled (forced auth switch path) is no
   await waitFor(() => s.gateway.openConnections === 0, 5000, 'the session of the vanished client released');
 });
 
+test('the connection dialled before the greeting, closed by the server before the client answered, is dialled again', async () => {
+  const c = await RawClient.open(sluice.port);
+  try {
+    // the route is known up front: the greeting is the backend's own (its connection id and scramble)
+    const g = await c.greeting();
+    await db.sql(`KILL ${g.connectionId}`);
+    for (let i = 0; Number(await db.sql(`SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ${g.connectionId}`)) > 0; i++) {
+      assert.ok(i < 100, 'the killed connection is gone');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await withTimeout(c.authenticate(user, password, g.scramble, 'testdb'), 5000, 'login on a fresh backend connection');
+    const mine = sluice.gateway.sessions().find((s) => s.clientAddress === `127.0.0.1:${c.socket.localPort}`);
+    assert.equal(mine?.state, 'idle', 'the session reached the command phase');
+  } finally {
+    c.destroy();
+  }
+});
+
 test('an SSLRequest to a listener without TLS → ERR 1043 08S01 saying TLS is not enabled, then close', async () => {
   const c = await RawClient.open(sluice.port);
   const g = await c.greeting();
