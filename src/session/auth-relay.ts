@@ -24,9 +24,11 @@ export interface AuthRelayOptions {
   /** Plugin and scramble in force before any switch (the reused backend greeting), if any. */
   readonly plugin: string | null;
   readonly nonce: Buffer | null;
+  /** The sequence id the client expects next, as the exchange moves on: an ERR of Sluice's own carries it. */
+  clientSeq(next: number): void;
 }
 
-export type AuthResult = { readonly ok: true; readonly clientSeqNext: number } | { readonly ok: false; readonly err: ErrPacket; readonly clientSeqNext: number };
+export type AuthResult = { readonly ok: true } | { readonly ok: false; readonly err: ErrPacket };
 
 type BridgeState =
   | { kind: 'idle' }
@@ -39,10 +41,9 @@ export function relayAuth(o: AuthRelayOptions): Promise<AuthResult> {
   let plugin = o.plugin;
   let nonce = o.nonce;
   let bridge: BridgeState = { kind: 'idle' };
-  let clientSeqNext = 0;
 
   const toClient = (payload: Buffer, seq: number): void => {
-    clientSeqNext = (seq + 1) & 0xff;
+    o.clientSeq((seq + 1) & 0xff);
     o.writeClient(encodePacket(payload, seq & 0xff));
   };
   const toBackend = (payload: Buffer, seq: number): void => o.writeBackend(encodePacket(payload, seq & 0xff));
@@ -68,11 +69,12 @@ export function relayAuth(o: AuthRelayOptions): Promise<AuthResult> {
         bridge = { kind: 'fullAuth', backendSeq: f.seq };
       }
       toClient(p, f.seq + delta);
-      if (first === 0x00) resolve({ ok: true, clientSeqNext });
-      else if (first === 0xff) resolve({ ok: false, err: parseErr(p), clientSeqNext });
+      if (first === 0x00) resolve({ ok: true });
+      else if (first === 0xff) resolve({ ok: false, err: parseErr(p) });
     }, reject);
 
     o.client.onFrame((f: Frame) => {
+      o.clientSeq((f.seq + 1) & 0xff);
       const p = f.payload();
       if (bridge.kind === 'fullAuth' && o.bridge === 'encrypt_for_server') {
         // TLS client, plain server: p is the clear password; fetch the server's key instead of forwarding it

@@ -470,8 +470,8 @@ export class Session {
       bridge: clientTls === u.upstreamTls ? 'none' : clientTls ? 'encrypt_for_server' : 'decrypt_for_server',
       plugin: u.authPlugin,
       nonce: u.nonce,
+      clientSeq: (next) => (this.#clientSeq = next),
     });
-    this.#clientSeq = result.clientSeqNext;
     if (!result.ok) {
       this.#env.hooks.onAuth?.(this.facts, { ok: false, error: result.err });
       this.#log.info({ code: result.err.code }, 'authentication failed at the backend');
@@ -559,7 +559,10 @@ export class Session {
     }
     if (e instanceof LegClosed) {
       this.#log.info({ err: e.message }, 'handshake ended');
-      this.#close(e.leg === 'client' ? 'client_gone' : 'backend_gone');
+      // the backend went away mid-handshake (its greeting was read: a close before it is a failover):
+      // the client, still there, is told so instead of seeing its connection drop
+      if (e.leg === 'backend') return this.#abortHandshake(new BackendLost(`${this.#backendName ?? 'the backend'} closed the connection during the handshake`, { cause: e }));
+      this.#close('client_gone');
       return;
     }
     const s = toSluiceError(e);

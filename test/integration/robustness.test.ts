@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import mysqlCb from 'mysql2';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
 import { startMariaDb, freePort, USERS, type MariaDbServer } from '../harness/mariadb.ts';
 import { startTestSluice } from '../harness/sluice.ts';
 import { RawClient, handshakeResponse, nativeScramble } from '../harness/raw-client.ts';
@@ -250,6 +250,47 @@ test('a backend that accepts but never greets → ERR 1158 08S01 after limits.ha
     silent.close();
   }
 });
+
+for (const forceAuthSwitch of [false, true]) {
+  test(`a backend that closes during authentication → ERR 1158 08S01 saying so, then close (${forceAuthSwitch ? 'forced auth switch' : 'greeting reused'})`, async () => {
+    // relays to the real server, but closes both sides when the HandshakeResponse41 arrives
+    const cutter = createServer((sock) => {
+      const up = connectTcp({ host: '127.0.0.1', port: db.port });
+      sock.on('error', () => up.destroy());
+      up.on('error', () => sock.destroy());
+      up.pipe(sock);
+      sock.once('data', () => {
+        sock.destroy();
+        up.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => cutter.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = await startTestSluice((cutter.address() as AddressInfo).port, { forceAuthSwitch });
+      extra.push(s);
+      await assert.rejects(
+        withTimeout(mysql.createConnection({ host: '127.0.0.1', port: s.port, user, password }), 5000, 'connect'),
+        (e: { errno?: number; sqlState?: string; message: string }) => {
+          assert.equal(e.errno, 1158);
+          assert.equal(e.sqlState, '08S01');
+          assert.match(e.message, /backend connection lost: db1 closed the connection during the handshake/);
+          return true;
+        },
+      );
+      // the ERR carries the sequence id that follows the client's HandshakeResponse41 (libmariadb checks it)
+      const c = await RawClient.open(s.port);
+      const g = await c.greeting();
+      c.send(handshakeResponse(user, nativeScramble(password, g.scramble)), 1);
+      const err = await c.expectErr();
+      assert.equal(err.code, 1158);
+      assert.equal(err.seq, 2);
+      await c.expectClose();
+      await waitFor(() => s.gateway.openConnections === 0, 2000, 'sessions released');
+    } finally {
+      cutter.close();
+    }
+  });
+}
 
 test('the backend killed during a statement → the client gets ERR 1158 08S01, never a hang', async () => {
   const d = await startMariaDb();
