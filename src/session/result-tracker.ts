@@ -104,6 +104,8 @@ interface InFlight {
   stmtStartedAt: number;
   /** The client got an ERR of ours for this command: the rest of its response is not relayed. */
   refused: boolean;
+  /** The sequence id that follows the last packet of this command's exchange, on either leg. */
+  nextSeq: number;
 }
 
 /** A COM_STMT_* statement id meaning "the statement prepared last" (PROTOCOL-NOTES A3.7). */
@@ -202,20 +204,36 @@ export class ResultTracker {
 
   // ---- client → backend ------------------------------------------------------------------------------
 
-  #onClientPacket(_seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): void {
-    if (cont) return;
-    const current = this.#queue[0];
-    if (current !== undefined && current.phase.kind === 'localInfile') {
-      // file contents; the empty packet ends them and the server then answers with OK/ERR
-      if (length === 0) current.phase = { kind: 'single' };
+  #onClientPacket(seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): void {
+    if (cont) {
+      // the next packet of a command longer than 16 MiB: its response is numbered after it
+      if (this.#sending !== null) this.#sending.nextSeq = (seq + 1) & 0xff;
       return;
     }
-    if (current !== undefined && current.phase.kind === 'authExchange') return;
+    const current = this.#queue[0];
+    if (current !== undefined && (current.phase.kind === 'localInfile' || current.phase.kind === 'authExchange')) {
+      current.nextSeq = (seq + 1) & 0xff;
+      // file contents; the empty packet ends them and the server then answers with OK/ERR
+      if (current.phase.kind === 'localInfile' && length === 0) current.phase = { kind: 'single' };
+      return;
+    }
+    this.#sending = null;
     if (length === 0) return; // not a command; the server will answer with an ERR we forward
-    this.#startCommand(length, buf, off, head);
+    this.#startCommand(seq, length, buf, off, head);
   }
 
-  #startCommand(length: number, buf: Buffer, off: number, head: number): void {
+  /** The command whose packets the client is sending (a command over 16 MiB comes in several). */
+  #sending: InFlight | null = null;
+
+  /**
+   * The sequence id the client expects on the next packet of the response it waits for (the first command
+   * in flight): what an ERR of Sluice's own must carry when the backend leg fails. 1 if nothing is in flight.
+   */
+  get responseSeq(): number {
+    return this.#queue[0]?.nextSeq ?? 1;
+  }
+
+  #startCommand(seq: number, length: number, buf: Buffer, off: number, head: number): void {
     const code = buf[off]!;
     let sql: string | null = null;
     let statementId: number | null = null;
@@ -254,7 +272,8 @@ export class ResultTracker {
       this.#events.onCommandDone(cmd, this.#queue.length === 0);
       return;
     }
-    this.#queue.push({ cmd, phase: initialPhase(code), index: 0, rows: 0, bytesOut: 0, stmtStartedAt: now, refused: false });
+    this.#sending = { cmd, phase: initialPhase(code), index: 0, rows: 0, bytesOut: 0, stmtStartedAt: now, refused: false, nextSeq: (seq + 1) & 0xff };
+    this.#queue.push(this.#sending);
   }
 
   /** The latest COM_STMT_PREPARE whose response has not ended, if any. */
@@ -276,10 +295,11 @@ export class ResultTracker {
     return phase.binary ? 'binary' : 'text';
   }
 
-  #onBackendPacket(_seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): boolean | void {
+  #onBackendPacket(seq: number, length: number, buf: Buffer, off: number, head: number, cont: boolean): boolean | void {
     const f = this.#queue[0];
     if (f === undefined) return; // unsolicited (e.g. the server's ERR before it closes an idle connection)
     f.bytesOut += length + 4;
+    f.nextSeq = (seq + 1) & 0xff;
     if (cont) return;
     const first = head > 0 ? buf[off]! : -1;
     const phase = f.phase;

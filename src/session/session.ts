@@ -973,18 +973,22 @@ export class Session {
     const w = this.#backendWalker!;
     // mid-response: tell the client why, when the stream to it sits on a packet boundary
     if (t.inFlight > 0 && w.atBoundary()) {
-      this.#client.write(errPacketBytes(new BackendLost('the server closed the connection'), (w.lastSeq + 1) & 0xff));
+      this.#client.write(errPacketBytes(new BackendLost('the server closed the connection'), this.#errSeq()));
       this.#log.warn('backend closed the connection mid-response');
     }
     this.#close('backend_gone');
+  }
+
+  /** The sequence id for an ERR of Sluice's own in the command phase: the next of the awaited response. */
+  #errSeq(): number {
+    return ((this.#tracker?.responseSeq ?? 1) + this.#seqShift) & 0xff;
   }
 
   #fatal(e: unknown): void {
     const s = toSluiceError(e);
     this.#log.warn({ err: s?.message ?? String(e) }, 'closing the connection');
     if (this.#backendWalker?.atBoundary() !== false) {
-      const seq = this.#tracker !== null && this.#tracker.inFlight > 0 ? (this.#backendWalker!.lastSeq + 1) & 0xff : 1;
-      this.#client.write(errPacketBytes(e, seq));
+      this.#client.write(errPacketBytes(e, this.#errSeq()));
     }
     this.#close(s?.code.toLowerCase() ?? 'internal_error');
   }

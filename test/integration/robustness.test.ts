@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import mysqlCb from 'mysql2';
-import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
+import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { startMariaDb, freePort, USERS, type MariaDbServer } from '../harness/mariadb.ts';
 import { startTestSluice } from '../harness/sluice.ts';
 import { RawClient, handshakeResponse, nativeScramble } from '../harness/raw-client.ts';
@@ -291,6 +291,42 @@ for (const forceAuthSwitch of [false, true]) {
     }
   });
 }
+
+test('the backend lost before the first packet of a response → ERR 1158 numbered 1, whatever the previous response ended at', async () => {
+  // a relay in front of the server whose connections the test can cut; a long health interval keeps probes
+  // to the first one, so the newest connection is the session's
+  const conns: Array<{ sock: Socket; up: Socket; fromSluice: number }> = [];
+  const relay = createServer((sock) => {
+    const up = connectTcp({ host: '127.0.0.1', port: db.port });
+    const c = { sock, up, fromSluice: 0 };
+    conns.push(c);
+    sock.on('error', () => up.destroy());
+    up.on('error', () => sock.destroy());
+    sock.on('data', () => c.fromSluice++);
+    sock.pipe(up).pipe(sock);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  try {
+    const s = await another((relay.address() as AddressInfo).port, { health_check: { interval: '60s', timeout: '2s' } });
+    const c = await RawClient.open(s.port);
+    await c.login(user, password);
+    const session = conns.at(-1)!;
+    // a result set of 7 packets (no DEPRECATE_EOF): column count, 3 definitions, EOF, row, EOF
+    c.send(Buffer.concat([Buffer.from([0x03]), Buffer.from('SELECT 1, 2, 3')]), 0);
+    for (let seq = 1; seq <= 7; seq++) assert.equal((await c.next())?.seq, seq);
+    const sent = session.fromSluice;
+    c.send(Buffer.concat([Buffer.from([0x03]), Buffer.from('SELECT SLEEP(20)')]), 0);
+    await waitFor(() => session.fromSluice > sent, 3000, 'the statement forwarded');
+    session.up.destroy();
+    session.sock.destroy();
+    const err = await c.expectErr();
+    assert.equal(err.code, 1158);
+    assert.equal(err.seq, 1, 'the first packet of the response to a command numbered 0');
+    await c.expectClose();
+  } finally {
+    relay.close();
+  }
+});
 
 test('the backend killed during a statement → the client gets ERR 1158 08S01, never a hang', async () => {
   const d = await startMariaDb();

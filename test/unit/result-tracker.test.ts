@@ -8,7 +8,7 @@ import { encodePacket } from '../../src/protocol/packet.ts';
 import { ResultTracker } from '../../src/session/result-tracker.ts';
 import { encodeComStmtExecute, encodeComStmtPrepare, encodeLocalInfileRequest, encodeStmtPrepareOk } from '../../src/protocol/commands.ts';
 import { ServerStatus } from '../../src/protocol/constants.ts';
-import { CAPS_DEPRECATE_EOF, bigRowScripts, byteByByte, err, ok, packets, query, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
+import { CAPS_DEPRECATE_EOF, CAPS_EOF, bigRowScripts, colDef, resultSet, byteByByte, err, ok, packets, query, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
 
 type Row = [cmd: string, index: number, rows: number, affected: number, err: number | null];
 
@@ -289,4 +289,41 @@ test('an EXECUTE with the id -1 pipelined behind its PREPARE carries that PREPAR
   backend.walk(packets([encodeStmtPrepareOk({ statementId: 2, numColumns: 0, numParams: 0, warnings: 0 })], 1));
   backend.walk(packets([ok(CAPS_DEPRECATE_EOF)], 1));
   assert.deepEqual(ids, [1, 2], 'the real ids, not -1');
+});
+
+test('responseSeq: the sequence id the client expects next on the response it waits for', () => {
+  const tracker = new ResultTracker(
+    { onCommand: () => undefined, onStatement: () => undefined, onCommandDone: () => undefined },
+    { capabilities: CAPS_EOF, cacheMetadata: false, captureSql: false, refuseLocalInfile: false },
+  );
+  const client = new PacketWalker(tracker.fromClient, { headLimit: 16, maxPacket: 1024 ** 3 });
+  const backend = new PacketWalker(tracker.fromBackend, { headLimit: 1024, maxPacket: 2 ** 31 });
+  assert.equal(tracker.responseSeq, 1, 'nothing in flight');
+  client.walk(packets([query('SELECT a, b FROM t')], 0));
+  assert.equal(tracker.responseSeq, 1, 'the command went out, nothing came back yet');
+  // column count, 2 definitions, EOF, 2 rows, EOF: packets 1..7
+  const rs = resultSet(CAPS_EOF, [colDef('a'), colDef('b')], [Buffer.from([1, 0x31, 1, 0x32]), Buffer.from([1, 0x33, 1, 0x34])]);
+  backend.walk(packets(rs.slice(0, 5), 1));
+  assert.equal(tracker.responseSeq, 6, 'mid-result: after the first row');
+  backend.walk(packets(rs.slice(5), 6));
+  assert.equal(tracker.inFlight, 0);
+
+  // a pipeline: the second command's response starts at 1, not after the first one's
+  client.walk(Buffer.concat([packets([query('SELECT a, b FROM t')], 0), packets([query('DO 1')], 0)]));
+  backend.walk(packets(rs, 1));
+  assert.equal(tracker.inFlight, 1);
+  assert.equal(tracker.responseSeq, 1, 'the second command of the pipeline');
+  backend.walk(packets([ok(CAPS_EOF)], 1));
+
+  // LOCAL INFILE: the request is 1, the client's file 2 and 3, its empty packet 4: the server answers with 5
+  client.walk(packets([query("LOAD DATA LOCAL INFILE 'f' INTO TABLE t")], 0));
+  backend.walk(packets([encodeLocalInfileRequest({ filename: 'f' })], 1));
+  assert.equal(tracker.responseSeq, 2);
+  client.walk(packets([Buffer.from('1\n'), Buffer.from('2\n'), Buffer.alloc(0)], 2));
+  assert.equal(tracker.responseSeq, 5);
+  backend.walk(packets([ok(CAPS_EOF, { affected: 2 })], 5));
+
+  // a command longer than 16 MiB goes out as packets 0 and 1: the response starts at 2
+  client.walk(packets([Buffer.concat([Buffer.from([0x03]), Buffer.alloc(0xffffff, 0x20)])], 0));
+  assert.equal(tracker.responseSeq, 2);
 });
