@@ -38,8 +38,8 @@ const DEFS_KEPT = 64 * 1024;
 const RECENT_MAX = 8;
 /**
  * Bytes of prepared statements' column definitions a session keeps for the EXECUTEs whose definitions the
- * server skips (MARIADB_CLIENT_CACHE_METADATA). The oldest go first; an EXECUTE of a statement whose
- * definitions are gone has every value withheld (see docs/masking.md § Prepared statements).
+ * server skips (MARIADB_CLIENT_CACHE_METADATA). The least recently used go first; an EXECUTE of a statement
+ * whose definitions are gone has every value withheld (see docs/masking.md § Prepared statements).
  */
 export const PREPARED_DEFS_MAX_BYTES = 1024 * 1024;
 const NO_MASKED: readonly string[] = Object.freeze([]);
@@ -78,9 +78,11 @@ export class MaskingController implements ResultSetObserver {
   #pendingForced: number[] | null = null;
   /** Plans of cursors opened by COM_STMT_EXECUTE, by statement id, for their COM_STMT_FETCH rows. */
   readonly #cursorPlans = new Map<number, ResultPlan>();
-  /** Column definitions per prepared statement (oldest first, at most PREPARED_DEFS_MAX_BYTES in all). */
+  /** Column definitions per prepared statement (least recently used first, at most PREPARED_DEFS_MAX_BYTES in all). */
   readonly #prepared = new Map<number, StatementColumns>();
   #preparedBytes = 0;
+  /** The statement last used or stored: #prepared's newest entry, which needs no move on its next use. */
+  #newest = -1;
   /** The current result set's definitions were skipped by the server and are not known here: every
    * value is withheld (its column count). -1: they are known. */
   #unknownColumns = -1;
@@ -135,6 +137,7 @@ export class MaskingController implements ResultSetObserver {
     if (cmd.code === Command.COM_RESET_CONNECTION || cmd.code === Command.COM_CHANGE_USER) {
       this.#prepared.clear();
       this.#preparedBytes = 0;
+      this.#newest = -1;
     }
   }
 
@@ -164,10 +167,11 @@ export class MaskingController implements ResultSetObserver {
     this.#defsOnWire = false;
     const id = cmd.statementId;
     const known = id === null ? undefined : this.#prepared.get(id);
-    if (known === undefined || known.lengths.length !== columns) {
+    if (id === null || known === undefined || known.lengths.length !== columns) {
       this.#unknownColumns = columns;
       return;
     }
+    this.#touch(id, known);
     this.#reserve(known.defs.length);
     known.defs.copy(this.#defs);
     this.#defsLen = known.defs.length;
@@ -207,11 +211,12 @@ export class MaskingController implements ResultSetObserver {
    */
   #remember(statementId: number): void {
     const known = this.#prepared.get(statementId);
-    if (known !== undefined && known.defs.equals(this.#defs.subarray(0, this.#defsLen))) return;
+    if (known !== undefined && known.defs.equals(this.#defs.subarray(0, this.#defsLen))) return this.#touch(statementId, known);
     this.#forgetPrepared(statementId);
     const entry: StatementColumns = { defs: Buffer.from(this.#defs.subarray(0, this.#defsLen)), lengths: this.#defLengths.slice(0, this.#defCount) };
     if (entry.defs.length > PREPARED_DEFS_MAX_BYTES) return;
     this.#prepared.set(statementId, entry);
+    this.#newest = statementId;
     this.#preparedBytes += entry.defs.length;
     for (const [id, old] of this.#prepared) {
       if (this.#preparedBytes <= PREPARED_DEFS_MAX_BYTES) break;
@@ -220,9 +225,18 @@ export class MaskingController implements ResultSetObserver {
     }
   }
 
+  /** A statement's definitions were used: they become the last to be evicted (the Map keeps insertion order). */
+  #touch(statementId: number, entry: StatementColumns): void {
+    if (statementId === this.#newest) return;
+    this.#prepared.delete(statementId);
+    this.#prepared.set(statementId, entry);
+    this.#newest = statementId;
+  }
+
   #forgetPrepared(statementId: number): void {
     const old = this.#prepared.get(statementId);
     if (old === undefined) return;
+    if (statementId === this.#newest) this.#newest = -1;
     this.#prepared.delete(statementId);
     this.#preparedBytes -= old.defs.length;
   }

@@ -121,15 +121,22 @@ for (const [mode, caps] of [['EOF', CAPS_EOF], ['DEPRECATE_EOF', CAPS_DEPRECATE_
   });
 }
 
-test('definitions kept are bounded per session: the oldest statement goes first, and is then withheld', () => {
+test('definitions kept are bounded per session: the least recently used statement goes first, and is then withheld', () => {
   const s = session(CAPS_DEPRECATE_EOF);
   const wide = Array.from({ length: 100 }, (_, i) => col('shop', 'users', `c${i}`));
   const perStatement = wide.reduce((n, c) => n + encodeColumnDefinition41(c).length, 0);
-  const statements = Math.ceil(PREPARED_DEFS_MAX_BYTES / perStatement) + 1;
-  for (let id = 1; id <= statements; id++) s.prepare(id, wide);
+  const fit = Math.floor(PREPARED_DEFS_MAX_BYTES / perStatement);
   const row = wide.map((_, i) => `v${i}`);
-  assert.deepEqual(s.execute(statements, wide, [row]), [row], 'the newest is kept');
-  assert.deepEqual(s.execute(1, wide, [row]), [wide.map(() => null)], 'the oldest was evicted: withheld');
+  for (let id = 1; id <= fit; id++) s.prepare(id, wide);
+  // statement 1, prepared first, is executed all along (a connection's hot statement): it stays
+  assert.deepEqual(s.execute(1, wide, [row]), [row]);
+  s.prepare(fit + 1, wide);
+  s.prepare(fit + 2, wide);
+  assert.deepEqual(s.execute(fit + 2, wide, [row]), [row], 'the newest is kept');
+  assert.deepEqual(s.execute(1, wide, [row]), [row], 'the one used recently is kept');
+  assert.deepEqual(s.execute(2, wide, [row]), [wide.map(() => null)], 'the least recently used was evicted: withheld');
+  assert.deepEqual(s.execute(3, wide, [row]), [wide.map(() => null)], 'and the next least recently used');
+  assert.deepEqual(s.execute(4, wide, [row]), [row]);
 });
 
 test('without CACHE_METADATA nothing is kept (every EXECUTE carries its definitions)', () => {
