@@ -119,6 +119,23 @@ export class BackendLost extends SluiceError {
   }
 }
 
+/**
+ * COM_CHANGE_USER between a TLS client and a plaintext server leg, and the server asks for caching_sha2
+ * full authentication: the client would answer with its password in clear, which must not reach that leg.
+ * (At login Sluice does the RSA exchange for the client; the command phase relays without decoding.)
+ */
+export class ClearPasswordRefused extends SluiceError {
+  readonly code = 'CLEAR_PASSWORD_REFUSED';
+  readonly errno = 1251; // ER_NOT_SUPPORTED_AUTH_MODE
+  readonly sqlState = '08004';
+  readonly side = 'gateway';
+  constructor() {
+    super(
+      'Client does not support authentication protocol requested by server (sluice: caching_sha2_password full authentication in COM_CHANGE_USER would send the password in clear on the plaintext server leg; use TLS on the server leg, or connect anew as this user)',
+    );
+  }
+}
+
 export class BadHandshake extends SluiceError {
   readonly code = 'BAD_HANDSHAKE';
   readonly errno = 1043;

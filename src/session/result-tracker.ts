@@ -124,6 +124,11 @@ export interface TrackerOptions {
   /** Capture SQL text of commands (costs one utf8 decode per statement; only when a hook wants it). */
   captureSql: boolean;
   /**
+   * COM_CHANGE_USER: stop after caching_sha2_password's request for full authentication (`01 04`), for the
+   * session to refuse it (takeFullAuthRequest): the client would answer with its password in clear.
+   */
+  stopAtFullAuth?: boolean;
+  /**
    * limits.allow_local_infile: false. The capability is cleared on both legs, so a server that still asks
    * for a file (0xFB) is misbehaving: the walker stops after the request, which the relay never forwards.
    */
@@ -150,6 +155,10 @@ export class ResultTracker {
   /** See takeRefusedInfileRequest / takeRefusedCommandEnd. */
   #refusedRequest = -1;
   #refusedEnded = false;
+  readonly #stopAtFullAuth: boolean;
+  /** The plugin of the COM_CHANGE_USER exchange under way (from the server's AuthSwitchRequest). */
+  #authPlugin: string | null = null;
+  #fullAuthRequested = false;
   /** Last status flags seen from the server (IN_TRANS etc.). */
   statusFlags = 0;
 
@@ -166,6 +175,7 @@ export class ResultTracker {
     this.#cacheMetadata = opts.cacheMetadata;
     this.#captureSql = opts.captureSql;
     this.#refuseLocalInfile = opts.refuseLocalInfile;
+    this.#stopAtFullAuth = opts.stopAtFullAuth ?? false;
     this.fromClient = { onPacket: (seq, len, buf, off, head, cont) => this.#onClientPacket(seq, len, buf, off, head, cont) };
     this.fromBackend = { onPacket: (seq, len, buf, off, head, cont) => this.#onBackendPacket(seq, len, buf, off, head, cont) };
   }
@@ -173,6 +183,11 @@ export class ResultTracker {
   /** Number of commands whose response has not ended. */
   get inFlight(): number {
     return this.#queue.length;
+  }
+
+  /** The command whose response comes now (the first in flight), if any. */
+  get answering(): CommandStart | null {
+    return this.#queue[0]?.cmd ?? null;
   }
 
   get inTransaction(): boolean {
@@ -187,6 +202,13 @@ export class ResultTracker {
     const n = this.#refusedRequest;
     this.#refusedRequest = -1;
     return n;
+  }
+
+  /** True once after the walker stopped at caching_sha2's request for full authentication (stopAtFullAuth). */
+  takeFullAuthRequest(): boolean {
+    const asked = this.#fullAuthRequested;
+    this.#fullAuthRequested = false;
+    return asked;
   }
 
   /** True once after the walker stopped at the end of a refused command's response. */
@@ -347,6 +369,13 @@ export class ResultTracker {
       case 'authExchange':
         if (first === 0x00) return this.#onOk(f, buf, off, head);
         if (first === 0xff) return this.#onErr(f, buf, off, head);
+        if (first === 0xfe) {
+          const nul = buf.indexOf(0, off + 1);
+          this.#authPlugin = buf.toString('latin1', off + 1, nul < 0 || nul > off + head ? off + head : nul);
+        } else if (this.#stopAtFullAuth && first === 0x01 && length === 2 && head === 2 && buf[off + 1] === 0x04 && this.#authPlugin === 'caching_sha2_password') {
+          this.#fullAuthRequested = true;
+          return true;
+        }
         return; // AuthSwitchRequest / AuthMoreData: the client answers, or (caching_sha2 `01 03`) OK follows
       case 'localInfile':
         return; // nothing expected from the server while the client streams the file

@@ -21,7 +21,7 @@ import type { GrantStore } from '../masking/grants.ts';
 import type { AnalysisCache } from '../sql/cache.ts';
 import type { ProxyAddresses } from '../protocol/proxy-protocol.ts';
 import { Framer, type Frame } from '../protocol/framer.ts';
-import { BadHandshake, BackendLost, BackendUnavailable, HandshakeTimeout, InsecureTransport, LocalInfileRefused, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
+import { BadHandshake, BackendLost, BackendUnavailable, ClearPasswordRefused, HandshakeTimeout, InsecureTransport, LocalInfileRefused, RouteNotFound, ShuttingDown, SluiceError, UpstreamTlsError } from '../errors.ts';
 import { splitUserTag, type RouteOutcome, type Router } from '../routing/router.ts';
 import type { Logger } from '../logger.ts';
 import { dialBackend } from './backend-dialer.ts';
@@ -595,6 +595,8 @@ export class Session {
         cacheMetadata: (this.#clientMariaDbCaps & MariaDbCapability.CACHE_METADATA) !== 0,
         captureSql: env.hooks.wantsSql || masking !== null,
         refuseLocalInfile: !env.config.limits.allow_local_infile,
+        // a TLS client answers full authentication with its password in clear: never onto a plaintext leg
+        stopAtFullAuth: this.#clientTls !== null && this.#backendTls === null,
       },
     );
     tracker.observer = masking;
@@ -687,6 +689,9 @@ export class Session {
       this.#discardingBackend = false;
       // a masked cursor's FETCH may follow the refused command
       if (this.#masking !== null && this.#masking.rowPlan !== null) return this.#decodeBackendFrom(chunk.subarray(stop));
+    } else if (tracker.takeFullAuthRequest()) {
+      // the request (a 6-byte packet) ends at `stop`; split across reads, its start already went out
+      return this.#refuseFullAuth(stop >= 6 ? chunk.subarray(0, stop - 6) : null, this.#backendWalker!.lastSeq);
     } else {
       // a result set (or a cursor's fetch) whose rows masking rewrites starts right after `stop`
       if (stop > 0 && !this.#discardingBackend) this.#client.write(chunk.subarray(0, stop));
@@ -711,6 +716,27 @@ export class Session {
     if (!this.#discardingBackend) this.#client.write(errPacketBytes(new LocalInfileRefused(), requestSeq));
     this.#backend!.write(encodePacket(Buffer.alloc(0), (requestSeq + 1) & 0xff));
     this.#discardingBackend = true;
+  }
+
+  /**
+   * The server asked for caching_sha2 full authentication in a COM_CHANGE_USER between a TLS client and a
+   * plaintext server leg. The client would answer with its password in clear, so it gets ERR 1251 in place
+   * of the request (`before`: the bytes ahead of it; null when part of the request already went out), and the
+   * connection closes: the server's side of the exchange cannot be finished.
+   */
+  #refuseFullAuth(before: Buffer | null, seq: number): void {
+    const e = new ClearPasswordRefused();
+    this.#log.warn('COM_CHANGE_USER: caching_sha2_password full authentication refused (the password would cross the plaintext server leg in clear)');
+    if (before !== null) {
+      if (before.length > 0) this.#client.write(before);
+      this.#client.write(errPacketBytes(e, seq));
+    }
+    const cmd = this.#tracker!.answering;
+    if (cmd !== null) {
+      const error = { code: e.errno, sqlState: e.sqlState, message: e.message };
+      this.#env.hooks.onStatement?.(this.facts, { command: cmd, index: 0, rows: 0, affectedRows: 0, lastInsertId: 0, warnings: 0, error, bytesOut: 0, durationNs: (performance.now() - cmd.startedAt) * 1e6 });
+    }
+    this.#close('clear_password_refused');
   }
 
   /** The refused request came in two reads and its first part is already relayed: no ERR can follow it. */
@@ -739,6 +765,9 @@ export class Session {
         const stopped = tracker.fromBackend.onPacket(f.seq, f.length, original, 0, Math.min(f.length, MASKING_HEAD), false) === true;
         if (stopped && tracker.takeRefusedInfileRequest() >= 0) {
           this.#refuseLocalInfile(f.seq);
+        } else if (stopped && tracker.takeFullAuthRequest()) {
+          client.uncork();
+          return this.#refuseFullAuth(Buffer.alloc(0), (f.seq + this.#seqShift) & 0xff);
         } else if (stopped && tracker.takeRefusedCommandEnd()) {
           this.#discardingBackend = false;
         } else if (!this.#discardingBackend) {

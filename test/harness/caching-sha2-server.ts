@@ -3,6 +3,7 @@
 // plugin is another one (what a real server does to the gateway's forced switch), then runs the fast
 // path (`01 03` + OK) or full auth (`01 04`; `02` → `01`+PEM → RSA-OAEP(SHA1) of (pw+NUL)⊕nonce, or
 // cleartext when `trustCleartext`). Like the real server, the cache fills on a successful full auth.
+// COM_CHANGE_USER runs the same exchange after a switch.
 // With `tls`, the greeting offers CLIENT_SSL and an SSLRequest switches the link to TLS (then seq 2);
 // a TLS link counts as secure, so full auth accepts the cleartext password on it.
 import { createHash, generateKeyPair, privateDecrypt, constants as cryptoConstants, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -16,6 +17,7 @@ import {
   encodePacket,
   encodeHandshakeV10,
   parseHandshakeResponse41,
+  parseComChangeUser,
   encodeAuthSwitchRequest,
   encodeAuthMoreData,
   encodeOk,
@@ -220,6 +222,13 @@ export async function startCachingSha2Server(opts: CachingSha2ServerOptions): Pr
       } else if (cmd === 0x0e || cmd === 0x02 || cmd === 0x1f) {
         // COM_PING, COM_INIT_DB, COM_RESET_CONNECTION
         ok(1);
+      } else if (cmd === 0x11) {
+        // COM_CHANGE_USER: a switch to caching_sha2_password with a fresh nonce (what the server does to the
+        // gateway's forced switch), then the fast path or full authentication as at login
+        const cu = parseComChangeUser(payload, caps);
+        const n = nonce();
+        send(encodeAuthSwitchRequest({ pluginName: CACHING_SHA2, pluginData: Buffer.concat([n, Buffer.from([0])]) }), 1);
+        state = { kind: 'switched', user: cu.user, nonce: n };
       } else if (cmd === 0x03) {
         // COM_QUERY: one row, one column, the value is the logged-in user; `… AS name` names the column
         const sql = payload.toString('utf8', 1);

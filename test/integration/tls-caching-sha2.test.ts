@@ -108,6 +108,36 @@ for (const mode of ['reuse', 'forced'] as const) {
     await assert.rejects(login(port, 'sha2user', 'wrong-password', true), (e: { errno?: number }) => e.errno === 1045);
   });
 
+  test(`${mode}: client TLS → Sluice → plaintext peer, COM_CHANGE_USER: the fast path works, full authentication is refused without the password going upstream`, async () => {
+    const other = { user: 'sha2other', password: 'other-Secret-password-never-upstream' };
+    const { peer, port, upstream } = await setup(
+      { users: { [USER]: PASSWORD, [other.user]: other.password }, trustCleartext: false },
+      { client: 'preferred', server: { mode: 'disabled' } },
+      forced,
+    );
+    const c = await mysql.createConnection({ host: '127.0.0.1', port, user: USER, password: PASSWORD, ssl: { ca: readFileSync(certs.ca, 'utf8'), rejectUnauthorized: true } });
+    c.on('error', () => {});
+    try {
+      // USER is in the peer's cache after its login: a change to it takes the fast path through the relay
+      await c.changeUser({ user: USER, password: PASSWORD });
+      const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS who');
+      assert.equal(rows[0]?.['who'], USER);
+      assert.deepEqual(peer.events, ['full-auth-rsa-ok', 'fast-auth-ok']);
+      // `other` is not cached: the peer asks for full authentication, where a TLS client sends its password
+      // in clear; the server leg is plaintext, so Sluice refuses instead of letting it through
+      await assert.rejects(c.changeUser(other), (e: { errno?: number; sqlState?: string; message: string }) => {
+        assert.equal(e.errno, 1251);
+        assert.equal(e.sqlState, '08004');
+        assert.match(e.message, /sluice: .*full authentication/);
+        return true;
+      });
+    } finally {
+      c.destroy();
+    }
+    assert.equal(upstream().indexOf(other.password), -1, 'the clear password crossed the plaintext leg');
+    assert.deepEqual(peer.events, ['full-auth-rsa-ok', 'fast-auth-ok'], 'nothing more reached the peer');
+  });
+
   test(`${mode}: client plaintext → Sluice → TLS peer: the client gets Sluice's key, the peer gets the password inside TLS`, async () => {
     const { peer, port, upstream } = await setup(
       { users: { [USER]: PASSWORD }, trustCleartext: false, tls: certs.server },

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { PacketWalker } from '../../src/protocol/packet-walker.ts';
 import { encodePacket } from '../../src/protocol/packet.ts';
 import { ResultTracker } from '../../src/session/result-tracker.ts';
-import { encodeComStmtExecute, encodeComStmtPrepare, encodeLocalInfileRequest, encodeStmtPrepareOk } from '../../src/protocol/commands.ts';
+import { encodeComChangeUser, encodeComStmtExecute, encodeComStmtPrepare, encodeLocalInfileRequest, encodeStmtPrepareOk } from '../../src/protocol/commands.ts';
+import { encodeAuthMoreData, encodeAuthSwitchRequest } from '../../src/protocol/auth.ts';
 import { ServerStatus } from '../../src/protocol/constants.ts';
 import { CAPS_DEPRECATE_EOF, CAPS_EOF, bigRowScripts, colDef, resultSet, byteByByte, err, ok, packets, query, run, s, smallScripts, type Chunker, type Script, type Seen } from './result-tracker-scripts.ts';
 
@@ -327,3 +328,27 @@ test('responseSeq: the sequence id the client expects next on the response it wa
   client.walk(packets([Buffer.concat([Buffer.from([0x03]), Buffer.alloc(0xffffff, 0x20)])], 0));
   assert.equal(tracker.responseSeq, 2);
 });
+
+for (const [plugin, stopAtFullAuth, stops] of [
+  ['caching_sha2_password', true, true],
+  ['caching_sha2_password', false, false],
+  ['sha256_password', true, false],
+] as const) {
+  test(`stopAtFullAuth ${String(stopAtFullAuth)}: COM_CHANGE_USER switched to ${plugin}, then \`01 04\`: the walker ${stops ? 'stops there' : 'goes on'}`, () => {
+    const tracker = new ResultTracker(
+      { onCommand: () => undefined, onStatement: () => undefined, onCommandDone: () => undefined },
+      { capabilities: CAPS_EOF, cacheMetadata: false, captureSql: false, refuseLocalInfile: false, stopAtFullAuth },
+    );
+    const client = new PacketWalker(tracker.fromClient, { headLimit: 16, maxPacket: 1024 ** 3 });
+    const backend = new PacketWalker(tracker.fromBackend, { headLimit: 1024, maxPacket: 2 ** 31 });
+    const cu = { user: 'u', authResponse: Buffer.alloc(0), database: '', charset: 45, authPluginName: 'proxy_force_switch', connectAttributes: null };
+    client.walk(packets([encodeComChangeUser(cu, CAPS_EOF)], 0));
+    assert.equal(backend.walk(packets([encodeAuthSwitchRequest({ pluginName: plugin, pluginData: Buffer.alloc(21, 1) })], 1)), -1);
+    client.walk(packets([Buffer.alloc(32, 2)], 2));
+    const fullAuth = packets([encodeAuthMoreData({ data: Buffer.from([0x04]) })], 3);
+    const after = Buffer.concat([fullAuth, Buffer.from([9])]);
+    assert.equal(backend.walk(after), stops ? fullAuth.length : -1);
+    assert.equal(tracker.takeFullAuthRequest(), stops);
+    assert.equal(tracker.takeFullAuthRequest(), false, 'read once');
+  });
+}
