@@ -159,6 +159,8 @@ export class ResultTracker {
   /** The plugin of the COM_CHANGE_USER exchange under way (from the server's AuthSwitchRequest). */
   #authPlugin: string | null = null;
   #fullAuthRequested = false;
+  /** The command whose packets the client is sending (a command over 16 MiB comes in several). */
+  #sending: InFlight | null = null;
   /** Last status flags seen from the server (IN_TRANS etc.). */
   statusFlags = 0;
 
@@ -243,9 +245,6 @@ export class ResultTracker {
     if (length === 0) return; // not a command; the server will answer with an ERR we forward
     this.#startCommand(seq, length, buf, off, head);
   }
-
-  /** The command whose packets the client is sending (a command over 16 MiB comes in several). */
-  #sending: InFlight | null = null;
 
   /**
    * The sequence id the client expects on the next packet of the response it waits for (the first command
