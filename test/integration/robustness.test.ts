@@ -6,10 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import mysqlCb from 'mysql2';
-import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { startMariaDb, freePort, USERS, type MariaDbServer } from '../harness/mariadb.ts';
 import { startTestSluice } from '../harness/sluice.ts';
 import { RawClient, handshakeResponse, nativeScramble } from '../harness/raw-client.ts';
+import { startTap } from '../harness/tap.ts';
 import { Capability, encodeSSLRequest } from '../../src/protocol/index.ts';
 import type { SluiceHandle } from '../../src/main.ts';
 
@@ -253,20 +254,10 @@ test('a backend that accepts but never greets → ERR 1158 08S01 after limits.ha
 
 for (const forceAuthSwitch of [false, true]) {
   test(`a backend that closes during authentication → ERR 1158 08S01 saying so, then close (${forceAuthSwitch ? 'forced auth switch' : 'greeting reused'})`, async () => {
-    // relays to the real server, but closes both sides when the HandshakeResponse41 arrives
-    const cutter = createServer((sock) => {
-      const up = connectTcp({ host: '127.0.0.1', port: db.port });
-      sock.on('error', () => up.destroy());
-      up.on('error', () => sock.destroy());
-      up.pipe(sock);
-      sock.once('data', () => {
-        sock.destroy();
-        up.destroy();
-      });
-    });
-    await new Promise<void>((resolve) => cutter.listen(0, '127.0.0.1', resolve));
+    // relays to the real server, but cuts the connection when the HandshakeResponse41 arrives
+    const cutter = await startTap(db.port, { onUp: (c) => c.cut() });
     try {
-      const s = await startTestSluice((cutter.address() as AddressInfo).port, { forceAuthSwitch });
+      const s = await startTestSluice(cutter.port, { forceAuthSwitch });
       extra.push(s);
       await assert.rejects(
         withTimeout(mysql.createConnection({ host: '127.0.0.1', port: s.port, user, password }), 5000, 'connect'),
@@ -287,44 +278,33 @@ for (const forceAuthSwitch of [false, true]) {
       await c.expectClose();
       await waitFor(() => s.gateway.openConnections === 0, 2000, 'sessions released');
     } finally {
-      cutter.close();
+      await cutter.close();
     }
   });
 }
 
 test('the backend lost before the first packet of a response → ERR 1158 numbered 1, whatever the previous response ended at', async () => {
-  // a relay in front of the server whose connections the test can cut; a long health interval keeps probes
+  // a tap in front of the server, whose connections the test can cut; a long health interval keeps probes
   // to the first one, so the newest connection is the session's
-  const conns: Array<{ sock: Socket; up: Socket; fromSluice: number }> = [];
-  const relay = createServer((sock) => {
-    const up = connectTcp({ host: '127.0.0.1', port: db.port });
-    const c = { sock, up, fromSluice: 0 };
-    conns.push(c);
-    sock.on('error', () => up.destroy());
-    up.on('error', () => sock.destroy());
-    sock.on('data', () => c.fromSluice++);
-    sock.pipe(up).pipe(sock);
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relay = await startTap(db.port);
   try {
-    const s = await another((relay.address() as AddressInfo).port, { health_check: { interval: '60s', timeout: '2s' } });
+    const s = await another(relay.port, { health_check: { interval: '60s', timeout: '2s' } });
     const c = await RawClient.open(s.port);
     await c.login(user, password);
-    const session = conns.at(-1)!;
+    const session = relay.connections.at(-1)!;
     // a result set of 7 packets (no DEPRECATE_EOF): column count, 3 definitions, EOF, row, EOF
     c.send(Buffer.concat([Buffer.from([0x03]), Buffer.from('SELECT 1, 2, 3')]), 0);
     for (let seq = 1; seq <= 7; seq++) assert.equal((await c.next())?.seq, seq);
-    const sent = session.fromSluice;
+    const sent = session.up.length;
     c.send(Buffer.concat([Buffer.from([0x03]), Buffer.from('SELECT SLEEP(20)')]), 0);
-    await waitFor(() => session.fromSluice > sent, 3000, 'the statement forwarded');
-    session.up.destroy();
-    session.sock.destroy();
+    await waitFor(() => session.up.length > sent, 3000, 'the statement forwarded');
+    session.cut();
     const err = await c.expectErr();
     assert.equal(err.code, 1158);
     assert.equal(err.seq, 1, 'the first packet of the response to a command numbered 0');
     await c.expectClose();
   } finally {
-    relay.close();
+    await relay.close();
   }
 });
 
