@@ -30,7 +30,7 @@ import { HandshakeLeg, LegClosed } from './handshake-leg.ts';
 import { readProxyHeader } from './proxy-header-reader.ts';
 import { errPacketBytes, toSluiceError } from './err-map.ts';
 import { greetingCapabilities, greetingMariaDbCapabilities, upstreamCapabilities, upstreamMariaDbCapabilities } from './capabilities.ts';
-import { ResultTracker, type CommandStart, type StatementResult } from './result-tracker.ts';
+import { ResultTracker, type CommandStart, type StatementError, type StatementResult } from './result-tracker.ts';
 import type { SessionFacts, SessionHooks, TlsFacts } from './hooks.ts';
 import { relayAuth } from './auth-relay.ts';
 import type { ClientLegTls } from '../tls/client-leg.ts';
@@ -732,10 +732,7 @@ export class Session {
       this.#client.write(errPacketBytes(e, seq));
     }
     const cmd = this.#tracker!.answering;
-    if (cmd !== null) {
-      const error = { code: e.errno, sqlState: e.sqlState, message: e.message };
-      this.#env.hooks.onStatement?.(this.facts, { command: cmd, index: 0, rows: 0, affectedRows: 0, lastInsertId: 0, warnings: 0, error, bytesOut: 0, durationNs: (performance.now() - cmd.startedAt) * 1e6 });
-    }
+    if (cmd !== null) this.#env.hooks.onStatement?.(this.facts, refusedStatement(cmd, { code: e.errno, sqlState: e.sqlState, message: e.message }));
     this.#close('clear_password_refused');
   }
 
@@ -866,7 +863,7 @@ export class Session {
       this.#env.hooks.onCommand?.(this.facts, cmd);
       this.#client.write(encodePacket(encodeErr(err), 1));
       this.#statements++;
-      this.#env.hooks.onStatement?.(this.facts, { command: cmd, index: 0, rows: 0, affectedRows: 0, lastInsertId: 0, warnings: 0, error: err, bytesOut: 0, durationNs: 0, masked: [] });
+      this.#env.hooks.onStatement?.(this.facts, refusedStatement(cmd, err));
       this.#log.info({ code: err.code, err: err.message }, 'statement rejected by the masking guard');
     };
     if (this.#tracker!.inFlight === 0) return send();
@@ -1061,6 +1058,11 @@ class BackendRefused extends Error {
     this.sqlState = err.sqlState;
     this.payload = Buffer.from(payload); // copy out: the view pins the socket chunk
   }
+}
+
+/** What the hooks see of a statement Sluice answered with an ERR of its own (nothing of it was relayed). */
+function refusedStatement(command: CommandStart, error: StatementError): StatementResult {
+  return { command, index: 0, rows: 0, affectedRows: 0, lastInsertId: 0, warnings: 0, error, bytesOut: 0, durationNs: (performance.now() - command.startedAt) * 1e6 };
 }
 
 function formatEndpoint(e: { address: string; port: number }): string {
